@@ -1,0 +1,230 @@
+"""The HTTP API. Errors of every kind leave as application/problem+json."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import __version__
+from .errors import BriefingQAError, NotFound
+from .records import KINDS
+from .service import Engine
+from .settings import Settings
+
+PROBLEM = "application/problem+json"
+STATIC = Path(__file__).parent / "static"
+
+
+class Kind(str, Enum):
+    text = "text"
+    key_message = "key_message"
+    learning_points = "learning_points"
+    reflective_questions = "reflective_questions"
+    example = "example"
+    table = "table"
+
+
+assert {k.value for k in Kind} == set(KINDS)
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=2000, description="What the practitioner asks.")
+    top_k: int = Field(5, ge=1, le=20, description="How many passages to return.")
+    document_ids: list[str] | None = Field(None, max_length=50, description="Only search these documents.")
+
+    @field_validator("question")
+    @classmethod
+    def not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("question must not be blank")
+        return v
+
+
+class CitationOut(BaseModel):
+    document_id: str
+    document_title: str
+    section_path: list[str]
+    anchor: str | None
+    pages: list[int] | None = Field(description="[first, last] page, or null for sources without pages")
+    url: str | None = Field(description="Deep link to the place in the source")
+    reference: str = Field(description="One-line human-readable citation")
+
+
+class PassageOut(BaseModel):
+    id: str
+    rank: int
+    score: float
+    quote: str = Field(description="Verbatim slice of the document's canonical text")
+    highlights: list[list[int]] = Field(description="[start, end] offsets within quote")
+    kind: str
+    source_offsets: list[int] = Field(description="[start, end] within the canonical text")
+    citation: CitationOut
+    also_in: list[CitationOut] = Field(default_factory=list, description="Where else the same text stands")
+
+
+class AskResponse(BaseModel):
+    question: str
+    abstained: bool
+    passages: list[PassageOut]
+
+
+class SearchResponse(BaseModel):
+    total: int
+    results: list[PassageOut]
+
+
+def problem(status: int, title: str, detail: str, slug: str, headers: dict | None = None, **extra) -> JSONResponse:
+    body = {"type": f"https://briefing-qa.local/problems/{slug}", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _base_url(request: Request, settings: Settings) -> str:
+    return settings.public_url or str(request.base_url).rstrip("/")
+
+
+def _doc_summary(doc) -> dict:
+    return {
+        "id": doc.id, "title": doc.title, "publisher": doc.publisher, "year": doc.year, "url": doc.url,
+        "licence": doc.licence, "format": doc.format, "pages": doc.pages, "sections": len(doc.sections),
+        "chunks": None, "sha256": doc.sha256,
+    }
+
+
+def _tree(doc) -> list[dict]:
+    nodes = {s.id: {"id": s.id, "title": s.title, "level": s.level, "anchor": s.anchor,
+                    "pages": list(s.pages) if s.pages else None, "offsets": [s.start, s.end], "children": []}
+             for s in doc.sections}
+    roots = []
+    for s in doc.sections:
+        (nodes[s.parent_id]["children"] if s.parent_id else roots).append(nodes[s.id])
+    return roots
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    engine = engine or Engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if not engine.ready:
+            engine.try_load()
+        yield
+
+    app = FastAPI(
+        title="Briefing QA", version=__version__, lifespan=lifespan,
+        description="Verbatim, cited passages from safeguarding briefings and statutory guidance. "
+        "Never generates text: every quote is a slice of a source document.",
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+
+    @app.exception_handler(BriefingQAError)
+    async def _domain_error(request: Request, exc: BriefingQAError):
+        headers = {"Retry-After": str(exc.extra.pop("retry_after"))} if "retry_after" in exc.extra else None
+        return problem(exc.status, exc.title, exc.detail, exc.slug, headers=headers, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError):
+        errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")} for e in exc.errors()]
+        detail = "; ".join(f"{'.'.join(e['loc'][1:]) or e['loc'][0] if e['loc'] else 'body'}: {e['msg']}" for e in errors)
+        return problem(422, "Invalid request", detail or "invalid request", "invalid-request", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        titles = {404: "Not found", 405: "Method not allowed", 413: "Payload too large", 400: "Bad request"}
+        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), f"http-{exc.status_code}",
+                       headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        import logging
+
+        logging.getLogger("briefing_qa.api").exception("unhandled error on %s", request.url.path)
+        return problem(500, "Internal error", "an unexpected error occurred; it has been logged", "internal-error")
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.post("/v1/ask", response_model=AskResponse, tags=["answers"])
+    def ask(body: AskRequest, request: Request) -> dict:
+        r = engine.retriever()
+        result = r.ask(body.question, body.top_k, body.document_ids, _base_url(request, settings))
+        return {"question": body.question, "abstained": result.abstained, "passages": [p.to_json() for p in result.passages]}
+
+    @app.get("/v1/search", response_model=SearchResponse, tags=["answers"])
+    def search(
+        request: Request,
+        q: Annotated[str, Query(max_length=2000, description='Words; "a phrase in double quotes" must match exactly')] = "",
+        document_id: Annotated[str | None, Query(max_length=200)] = None,
+        section: Annotated[str | None, Query(max_length=500, description="A section title or path prefix")] = None,
+        kind: Kind | None = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 10,
+        offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    ) -> dict:
+        r = engine.retriever()
+        if document_id is not None and document_id not in r.documents:
+            raise NotFound(f"no document with id {document_id!r}")
+        total, passages = r.search(q, document_id, section, kind.value if kind else None, limit, offset, _base_url(request, settings))
+        return {"total": total, "results": [p.to_json() for p in passages]}
+
+    def _doc(doc_id: str):
+        r = engine.retriever()
+        doc = r.documents.get(doc_id)  # ids are looked up, never used as paths
+        if doc is None:
+            raise NotFound(f"no document with id {doc_id!r}")
+        return r, doc
+
+    @app.get("/v1/documents", tags=["documents"])
+    def documents() -> dict:
+        r = engine.retriever()
+        counts: dict[str, int] = {}
+        for c in r.chunks:
+            counts[c.document_id] = counts.get(c.document_id, 0) + 1
+        return {"documents": [{**_doc_summary(d), "chunks": counts.get(d.id, 0)} for d in r.documents.values()]}
+
+    @app.get("/v1/documents/{doc_id}", tags=["documents"])
+    def document(doc_id: str) -> dict:
+        r, doc = _doc(doc_id)
+        chunks = sum(1 for c in r.chunks if c.document_id == doc.id)
+        return {**_doc_summary(doc), "chunks": chunks, "section_tree": _tree(doc)}
+
+    @app.get("/v1/documents/{doc_id}/text", tags=["documents"])
+    def document_text(doc_id: str) -> dict:
+        _, doc = _doc(doc_id)
+        return {"id": doc.id, "text": doc.text}
+
+    @app.get("/v1/documents/{doc_id}/file", tags=["documents"], response_class=FileResponse)
+    def document_file(doc_id: str):
+        r, doc = _doc(doc_id)
+        path = r.stored.source_file(doc.id)
+        if path is None:
+            raise NotFound(f"the source file of {doc_id!r} is not in the index")
+        media = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html"}.get(path.suffix, "text/plain; charset=utf-8")
+        return FileResponse(path, media_type=media, filename=doc.path, content_disposition_type="inline")
+
+    if STATIC.is_dir():
+        from fastapi.staticfiles import StaticFiles
+
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+        @app.get("/", include_in_schema=False)
+        def index_page():
+            return FileResponse(STATIC / "index.html", media_type="text/html")
+
+        @app.get("/widget.js", include_in_schema=False)
+        def widget():
+            return FileResponse(STATIC / "widget.js", media_type="text/javascript")
+
+    return app
+
+

@@ -1,0 +1,131 @@
+"""The command line: ingest, serve, ask. Options fall back to BRIEFING_QA_*
+variables; errors print one line and exit non-zero."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import BriefingQAError
+from .settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Briefing QA: verbatim, cited answers from safeguarding guidance.")
+
+IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index folder [env: BRIEFING_QA_INDEX; default: index]")]
+
+
+def _settings(**overrides) -> Settings:
+    return Settings.from_env(**overrides)
+
+
+def _fail(exc: BriefingQAError) -> None:
+    typer.echo(f"error: {exc.detail}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders [env: BRIEFING_QA_SOURCES; default: ingest/]")] = None,
+    index: IndexOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars")] = False,
+) -> None:
+    """Read the sources and (re)build the index; unchanged files are not embedded again."""
+    from .embedding import load_embedder
+    from .ingest import ingest as run
+
+    try:
+        s = _settings(index=index)
+        srcs = list(paths) if paths else list(s.sources)
+        report = run(srcs, s, lambda: load_embedder(s.model), progress=not quiet,
+                     on_error=lambda e: typer.echo(f"skipped {e.path}: {e.reason}", err=True))
+    except BriefingQAError as exc:
+        _fail(exc)
+    if report.version:
+        typer.echo(f"indexed {len(report.documents)} documents, {report.chunks} chunks "
+                   f"({report.embedded} embedded, {report.reused} reused) in {report.seconds:.1f} s -> {s.index}/{report.version}")
+    elif report.documents:
+        typer.echo(f"index is up to date: {len(report.documents)} documents, {report.chunks} chunks ({report.seconds:.1f} s)")
+    else:
+        typer.echo("nothing indexed: no readable source files", err=True)
+    if report.removed:
+        typer.echo(f"removed from the index: {', '.join(report.removed)}")
+    if report.errors:
+        typer.echo(f"{len(report.errors)} file(s) could not be read", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    index: IndexOpt = None,
+    host: Annotated[Optional[str], typer.Option(help="[env: BRIEFING_QA_HOST; default: 127.0.0.1]")] = None,
+    port: Annotated[Optional[int], typer.Option(help="[env: BRIEFING_QA_PORT; default: 8000]")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="[env: BRIEFING_QA_WORKERS; default: 1]")] = None,
+) -> None:
+    """Serve the HTTP API, the quote finder page and the chat widget."""
+    import os
+
+    import uvicorn
+
+    try:
+        s = _settings(index=index, host=host, port=port, workers=workers)
+    except BriefingQAError as exc:
+        _fail(exc)
+    # Workers read their settings from the environment, so pass overrides on.
+    os.environ["BRIEFING_QA_INDEX"] = str(s.index)
+    uvicorn.run("briefing_qa.asgi:app", host=s.host, port=s.port, workers=s.workers, log_level="warning",
+                access_log=False, proxy_headers=False)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in quotes")],
+    index: IndexOpt = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=20, help="How many passages")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON")] = False,
+) -> None:
+    """Answer a question with quoted passages and their citations."""
+    from .service import Engine
+
+    try:
+        s = _settings(index=index)
+        if not question.strip():
+            from .errors import InvalidRequest
+
+            raise InvalidRequest("the question is empty")
+        result = Engine(s).load().ask(question, k)
+    except BriefingQAError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps({"question": question, "abstained": result.abstained,
+                               "passages": [p.to_json() for p in result.passages]}, ensure_ascii=False, indent=2))
+        return
+    if result.abstained:
+        typer.secho("The documents do not answer this. Closest passages:", fg="yellow")
+    width = min(100, shutil.get_terminal_size().columns)
+    for p in result.passages:
+        c = p.citation
+        typer.secho(f"\n[{p.rank}] {c.document_title} › {' › '.join(c.section_path)}"
+                    + (f" (p. {c.pages[0]})" if c.pages else ""), bold=True)
+        for para in p.quote.split("\n"):
+            typer.echo(textwrap.fill(para, width=width, initial_indent="  > ", subsequent_indent="    "))
+        typer.echo(f"  {c.reference}")
+        if c.url:
+            typer.echo(f"  {c.url}")
+
+
+def main() -> None:
+    try:
+        app()
+    except BriefingQAError as exc:  # pragma: no cover - commands catch their own
+        print(f"error: {exc.detail}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Embedding: the sentence-transformers model, loaded from a local path
+(the bundled all-MiniLM-L6-v2 by default) so nothing downloads."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .errors import ConfigError
+
+# Never reach for a model hub: the service must work with no network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+    max_tokens: int
+
+    def embed(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
+
+    def fits(self, text: str) -> bool: ...
+
+
+def content_hash(text: str) -> str:
+    """Key of a vector: the same embedded text never needs embedding twice."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def model_name(path_or_name: str) -> str:
+    """A stable, human-readable name for the manifest."""
+    p = Path(path_or_name)
+    if p.exists():
+        cfg = p / "config_sentence_transformers.json"
+        name = p.name if p.name != "model" else p.parent.name
+        if "minilm" in str(p).lower():
+            return "all-MiniLM-L6-v2"
+        return name if cfg.exists() else str(p)
+    return path_or_name
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, path: str, query_batch_wait: float = 0.0) -> None:
+        if not Path(path).exists():
+            raise ConfigError(
+                f"embedding model not found at {path!r}: set BRIEFING_QA_MODEL to a local sentence-transformers folder",
+                key="BRIEFING_QA_MODEL",
+            )
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+        self.model = SentenceTransformer(path, device="cpu")
+        self.name = model_name(path)
+        self.dimension = int(self.model.get_embedding_dimension())
+        self.max_tokens = int(self.model.max_seq_length)
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str], progress: bool = False, batch_size: int = 32) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype="float32")
+        with self._lock:  # torch on 2 cores: one batch at a time is fastest
+            vecs = self.model.encode(
+                texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                show_progress_bar=progress,
+            )
+        return np.asarray(vecs, dtype="float32")
+
+    def token_count(self, text: str) -> int:
+        return len(self.model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+
+    def fits(self, text: str) -> bool:
+        return self.token_count(text) <= self.max_tokens
+
+
+@lru_cache(maxsize=4)
+def load_embedder(path: str) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(path)

@@ -1,0 +1,211 @@
+"""The ingestion pipeline: read sources, chunk, embed what is new, write a
+new index version. Unchanged files are neither parsed nor embedded again."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import store
+from .chunking import chunk_document
+from .embedding import Embedder, content_hash, model_name
+from .errors import BriefingQAError, IndexUnavailable, SourceError
+from .lexical import build_lexical
+from .records import Chunk, Document
+from .settings import Settings
+from .sources import discover, document_id, load_catalog, read_document, sha256_file
+
+log = logging.getLogger("briefing_qa.ingest")
+
+
+@dataclass
+class IngestReport:
+    version: str | None = None  # None: nothing changed, no new version
+    documents: list[str] = field(default_factory=list)
+    parsed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    errors: list[SourceError] = field(default_factory=list)
+    chunks: int = 0
+    embedded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _previous(root: Path, model: str, chunk_tokens: int) -> store.StoredIndex | None:
+    """The live index, if its vectors can be reused for this build."""
+    try:
+        prev = store.read_index(root, model)
+    except IndexUnavailable:
+        return None
+    return prev if prev.manifest.chunk_tokens == chunk_tokens else None
+
+
+def ingest(paths: list[Path], settings: Settings, embedder: Callable[[], Embedder],
+           progress: bool = False, on_error: Callable[[SourceError], None] | None = None) -> IngestReport:
+    """Index `paths` into settings.index. `embedder` is called only if some
+    text needs embedding, so a no-change run never loads the model."""
+    t0 = time.perf_counter()
+    report = IngestReport()
+    root = settings.index
+    model = model_name(settings.model)
+    prev = _previous(root, model, settings.chunk_tokens)
+    prev_docs = prev.documents if prev else {}
+
+    def fail(err: SourceError) -> None:
+        report.errors.append(err)
+        if on_error:
+            on_error(err)
+
+    catalogs: dict[Path, dict] = {}
+    files = discover(paths)
+    if not files:
+        fail(SourceError(", ".join(map(str, paths)), "no source files found"))
+    docs: list[Document] = []
+    files_by_id: dict[str, Path] = {}
+    seen: set[str] = set()
+    for path in _progress(files, progress, "reading"):
+        doc_id = None
+        try:
+            folder = path.parent
+            if folder not in catalogs:
+                catalogs[folder] = load_catalog(folder)
+            meta = catalogs[folder].get(path.name)
+            doc_id = _unique(document_id(path), seen)
+            sha = sha256_file(path)
+            old = prev_docs.get(doc_id)
+            files_by_id[doc_id] = path
+            if old is not None and old.sha256 == sha and _same_meta(old, meta):
+                docs.append(old)
+                continue
+            doc = read_document(path, meta, max_bytes=int(settings.max_file_mb * 1e6), sha256=sha)
+            if doc.id != doc_id:
+                doc = _with_id(doc, doc_id)
+            docs.append(doc)
+            report.parsed.append(doc_id)
+        except SourceError as err:
+            seen.discard(doc_id)
+            files_by_id.pop(doc_id, None)
+            fail(err)
+        except Exception as exc:  # a reader bug must not stop the other files
+            log.exception("reading %s failed", path)
+            seen.discard(doc_id)
+            files_by_id.pop(doc_id, None)
+            fail(SourceError(str(path), f"could not be read ({type(exc).__name__}: {exc})"))
+    report.documents = [d.id for d in docs]
+    report.removed = sorted(set(prev_docs) - set(report.documents))
+
+    unchanged = prev is not None and not report.parsed and not report.removed
+    if unchanged:
+        report.chunks = len(prev.chunks)
+        report.reused = len(prev.chunks)
+        report.seconds = time.perf_counter() - t0
+        return report
+    if not docs:
+        report.seconds = time.perf_counter() - t0
+        return report  # nothing readable: keep serving what there was
+
+    # Chunks of unchanged documents are reused as they are.
+    prev_chunks: dict[str, list[tuple[Chunk, str, int]]] = {}
+    if prev:
+        for i, (c, h) in enumerate(zip(prev.chunks, prev.hashes)):
+            prev_chunks.setdefault(c.document_id, []).append((c, h, i))
+    emb: Embedder | None = None
+    chunks: list[Chunk] = []
+    hashes: list[str] = []
+    sources: list[int | None] = []  # previous vector row, or None to embed
+    for doc in docs:
+        if doc.id not in report.parsed and doc.id in prev_chunks:
+            for c, h, i in prev_chunks[doc.id]:
+                chunks.append(c)
+                hashes.append(h)
+                sources.append(i)
+            continue
+        emb = emb or embedder()
+        for c in chunk_document(doc, budget=settings.chunk_tokens, fits=emb.fits):
+            chunks.append(c)
+            hashes.append(content_hash(c.context))
+            sources.append(None)
+    # Identical text seen before (in any document) keeps its vector.
+    by_hash = {h: i for i, h in enumerate(prev.hashes)} if prev else {}
+    for k, (h, src) in enumerate(zip(hashes, sources)):
+        if src is None and h in by_hash:
+            sources[k] = by_hash[h]
+    todo = [k for k, src in enumerate(sources) if src is None]
+    dim = prev.manifest.dimension if prev else None
+    new_vecs = None
+    if todo:
+        emb = emb or embedder()
+        dim = emb.dimension
+        new_vecs = emb.embed([chunks[k].context for k in todo], progress=progress)
+    if dim is None:
+        emb = emb or embedder()
+        dim = emb.dimension
+    vectors = np.zeros((len(chunks), dim), dtype="float32")
+    if prev:
+        old = prev.vector_array()
+        for k, src in enumerate(sources):
+            if src is not None:
+                vectors[k] = old[src]
+    if new_vecs is not None:
+        vectors[todo] = new_vecs
+    report.embedded = len(todo)
+    report.reused = len(chunks) - len(todo)
+    report.chunks = len(chunks)
+
+    titles = {d.id: d.title for d in docs}
+    rows = [
+        {"idx": i, "text": c.text, "section": " ".join(c.section_path), "title": titles[c.document_id],
+         "document_id": c.document_id, "kind": c.kind}
+        for i, c in enumerate(chunks)
+    ]
+    manifest = {
+        "model": model, "dimension": dim, "chunk_tokens": settings.chunk_tokens,
+        "documents": {d.id: {"path": d.path, "sha256": d.sha256} for d in docs},
+    }
+    folder = store.write_version(root, manifest, docs, chunks, hashes, vectors, lambda f: build_lexical(f, rows),
+                                 files=files_by_id)
+    report.version = folder.name
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _unique(doc_id: str, seen: set[str]) -> str:
+    base, n = doc_id, 2
+    while doc_id in seen:
+        doc_id = f"{base}-{n}"
+        n += 1
+    seen.add(doc_id)
+    return doc_id
+
+
+def _same_meta(doc: Document, meta) -> bool:
+    if meta is None:
+        return doc.publisher is None and doc.url is None
+    return (doc.title, doc.publisher, doc.year, doc.url, doc.licence) == (
+        meta.title or doc.title, meta.publisher, meta.year, meta.url, meta.licence)
+
+
+def _with_id(doc: Document, doc_id: str) -> Document:
+    from dataclasses import replace
+
+    return replace(doc, id=doc_id)
+
+
+def _progress(items, enabled: bool, desc: str):
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="file")
+
+
+__all__ = ["IngestReport", "ingest", "BriefingQAError"]

