@@ -78,7 +78,7 @@ class LiveServer:
             env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
 
-    def wait_ready(self, timeout: float = 60.0, path: str = "/healthz") -> "LiveServer":
+    def wait_ready(self, timeout: float = 60.0, path: str = "/healthz") -> LiveServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -54,6 +54,8 @@ def chunk_document(
             return
         sec = sections[block.section_id]
         text = doc.text[start:end]
+        if lead and lead.rstrip(" …") in text:
+            lead = ""
         ctx = context_prefix(doc, sec.path, lead) + text
         if fits is not None and not fits(ctx) and end - start > 40:
             # Rare: too long in word pieces; split again at a sentence or the middle.
@@ -122,9 +124,12 @@ def _split_block(doc: Document, block: Block, limit: int, count, emit) -> None:
         for line in text[block.start : block.end].split("\n"):
             units.append((pos, pos + len(line)))
             pos += len(line) + 1
-        lead = text[units[0][0] : units[0][1]] if block.type == "list" and not text[units[0][0]:].startswith("•") else ""
+        lead = ""
+        if block.type == "list" and not text[units[0][0] :].startswith("•"):
+            lead = _last_sentence(block, *units[0], text)  # the lead-in sentence proper
         if block.type == "table":
             lead = text[units[-1][0] : units[-1][1]]  # the caption closes the table
+        first_line_end = units[0][1]
         # A single over-long unit is split at sentences.
         expanded = []
         for s, e in units:
@@ -134,19 +139,23 @@ def _split_block(doc: Document, block: Block, limit: int, count, emit) -> None:
                 expanded.append((s, e))
         units = expanded
     else:
-        units, lead = _sentence_units(block, block.start, block.end), ""
+        units, lead, first_line_end = _sentence_units(block, block.start, block.end), "", block.end
+    # Pieces after the lead-in (or, for tables, every piece) carry it in their
+    # context; budget for it.
+    lead_end = first_line_end if block.type == "list" and lead else (block.start if lead else block.end)
+    cont_limit = max(20, limit - count(_short(lead) + " … ")) if lead else limit
     piece_start, piece_end = None, None
-    first = True
     for s, e in units:
-        if piece_start is not None and count(text[piece_start:e]) > limit:
-            emit(piece_start, piece_end, block, "" if first else _short(lead))
-            first = False
-            piece_start = None
+        if piece_start is not None:
+            cap = cont_limit if piece_start >= lead_end else limit
+            if count(text[piece_start:e]) > cap:
+                emit(piece_start, piece_end, block, _short(lead) if piece_start >= lead_end else "")
+                piece_start = None
         if piece_start is None:
             piece_start = s
         piece_end = e
     if piece_start is not None:
-        emit(piece_start, piece_end, block, "" if first else _short(lead))
+        emit(piece_start, piece_end, block, _short(lead) if piece_start >= lead_end else "")
 
 
 def _sentence_units(block: Block, s: int, e: int) -> list[tuple[int, int]]:
@@ -159,6 +168,11 @@ def _sentence_units(block: Block, s: int, e: int) -> list[tuple[int, int]]:
     return units
 
 
-def _short(lead: str, words: int = 30) -> str:
+def _last_sentence(block: Block, s: int, e: int, text: str) -> str:
+    cuts = [block.start + b for b in block.breaks if s < block.start + b < e]
+    return text[cuts[-1] : e].strip() if cuts else text[s:e]
+
+
+def _short(lead: str, words: int = 20) -> str:
     parts = lead.split()
     return " ".join(parts[:words]) + (" …" if len(parts) > words else "")

@@ -8,7 +8,7 @@ import shutil
 import sys
 import textwrap
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,7 +17,7 @@ from .settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Briefing QA: verbatim, cited answers from safeguarding guidance.")
 
-IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index folder [env: BRIEFING_QA_INDEX; default: index]")]
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder [env: BRIEFING_QA_INDEX; default: index]")]
 
 
 def _settings(**overrides) -> Settings:
@@ -31,7 +31,7 @@ def _fail(exc: BriefingQAError) -> None:
 
 @app.command()
 def ingest(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or folders [env: BRIEFING_QA_SOURCES; default: ingest/]")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders [env: BRIEFING_QA_SOURCES; default: ingest/]")] = None,
     index: IndexOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars")] = False,
 ) -> None:
@@ -46,6 +46,8 @@ def ingest(
                      on_error=lambda e: typer.echo(f"skipped {e.path}: {e.reason}", err=True))
     except BriefingQAError as exc:
         _fail(exc)
+    if s.encoder == "onnx" and report.documents:
+        _export_encoder(s)
     if report.version:
         typer.echo(f"indexed {len(report.documents)} documents, {report.chunks} chunks "
                    f"({report.embedded} embedded, {report.reused} reused) in {report.seconds:.1f} s -> {s.index}/{report.version}")
@@ -60,12 +62,22 @@ def ingest(
         raise typer.Exit(1)
 
 
+def _export_encoder(s: Settings) -> None:
+    """Leave the ONNX query encoder beside the index, so servers start fast."""
+    from .onnx_encoder import ensure
+
+    try:
+        ensure(s.model, s.index)
+    except Exception as exc:  # noqa: BLE001 - servers fall back to torch
+        typer.echo(f"warning: ONNX query encoder not exported ({exc}); servers will encode with torch", err=True)
+
+
 @app.command()
 def serve(
     index: IndexOpt = None,
-    host: Annotated[Optional[str], typer.Option(help="[env: BRIEFING_QA_HOST; default: 127.0.0.1]")] = None,
-    port: Annotated[Optional[int], typer.Option(help="[env: BRIEFING_QA_PORT; default: 8000]")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="[env: BRIEFING_QA_WORKERS; default: 1]")] = None,
+    host: Annotated[str | None, typer.Option(help="[env: BRIEFING_QA_HOST; default: 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="[env: BRIEFING_QA_PORT; default: 8000]")] = None,
+    workers: Annotated[int | None, typer.Option(help="[env: BRIEFING_QA_WORKERS; default: 1]")] = None,
 ) -> None:
     """Serve the HTTP API, the quote finder page and the chat widget."""
     import os

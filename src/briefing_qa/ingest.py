@@ -208,4 +208,4 @@ def _progress(items, enabled: bool, desc: str):
     return tqdm(items, desc=desc, unit="file")
 
 
-__all__ = ["IngestReport", "ingest", "BriefingQAError"]
+__all__ = ["BriefingQAError", "IngestReport", "ingest"]

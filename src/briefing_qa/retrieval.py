@@ -25,10 +25,7 @@ CANDIDATES = 100
 ABSTAIN_COSINE = 0.30
 
 _STOP = set(
-    "a an and are as at be by can could did do does for from had has have how i if in into is it its may might "
-    "must of on or our should so than that the their them there these they this those to was were what when "
-    "where which who whom why will with would you your about after all also any been being between both each "
-    "more most other over such through under up very".split()
+    ["a", "an", "and", "are", "as", "at", "be", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "may", "might", "must", "of", "on", "or", "our", "should", "so", "than", "that", "the", "their", "them", "there", "these", "they", "this", "those", "to", "was", "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you", "your", "about", "after", "all", "also", "any", "been", "being", "between", "both", "each", "more", "most", "other", "over", "such", "through", "under", "up", "very"]
 )
 
 
@@ -105,7 +102,7 @@ class Retriever:
     def search(self, q: str, document_id: str | None = None, section: str | None = None, kind: str | None = None,
                limit: int = 10, offset: int = 0, base_url: str = "") -> tuple[int, list[Passage]]:
         allowed = self._allowed([document_id] if document_id else None)
-        ok = lambda c: (kind is None or c.kind == kind) and (section is None or _in_section(c, section))  # noqa: E731
+        ok = lambda c: (kind is None or c.kind == kind) and (section is None or _in_section(c, section))
         q = q.strip()
         if q:
             hits = [i for i, _ in self.lexical.search(q, len(self.chunks) or 1)]

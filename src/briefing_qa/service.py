@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from . import store
-from .embedding import Embedder, load_embedder, model_name
+from .embedding import Embedder, model_name
 from .errors import IndexUnavailable
 from .lexical import LexicalIndex
 from .retrieval import ABSTAIN_COSINE, Retriever
@@ -42,7 +42,9 @@ class Engine:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings.model)
+            from .onnx_encoder import load_query_embedder
+
+            self._embedder = load_query_embedder(self.settings.model, self.settings.index, self.settings.encoder)
         return self._embedder
 
     def load(self) -> Retriever:

@@ -44,9 +44,10 @@ class Settings:
     max_body_bytes: int = 16_384
     log_queries: bool = False
     reload_interval: float = 2.0  # seconds between checks for a new index version
+    encoder: str = "onnx"  # query encoder: "onnx" (ONNX Runtime, same fp32 vectors) or "torch"
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
         env = os.environ if env is None else env
         values: dict = {}
         for f in fields(cls):
@@ -63,7 +64,7 @@ class Settings:
         settings.validate()
         return settings
 
-    def with_(self, **overrides) -> "Settings":
+    def with_(self, **overrides) -> Settings:
         s = replace(self, **{k: v for k, v in overrides.items() if v is not None})
         s.validate()
         return s
@@ -75,6 +76,7 @@ class Settings:
             ("MAX_FILE_MB", self.max_file_mb > 0, "must be positive"),
             ("CHUNK_TOKENS", 40 <= self.chunk_tokens <= 256, "must be between 40 and 256"),
             ("MAX_BODY_BYTES", self.max_body_bytes >= 1024, "must be at least 1024"),
+            ("ENCODER", self.encoder in ("onnx", "torch"), "must be onnx or torch"),
         ]
         for key, ok, why in checks:
             if not ok:

@@ -45,7 +45,7 @@ class Manifest:
     chunks: int
 
     @classmethod
-    def read(cls, folder: Path) -> "Manifest":
+    def read(cls, folder: Path) -> Manifest:
         data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
 
@@ -99,7 +99,9 @@ def write_version(root: Path, manifest: dict, documents: list[Document], chunks:
                   hashes: list[str], vectors: np.ndarray, build_lexical, files: dict[str, Path] | None = None) -> Path:
     """Write a complete version beside the live one and switch to it."""
     root.mkdir(parents=True, exist_ok=True)
-    version = time.strftime("v%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    now = time.time()
+    # Names sort in build order (to the millisecond), so pruning keeps the newest.
+    version = time.strftime("v%Y%m%d-%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}-" + uuid.uuid4().hex[:4]
     tmp = root / f".tmp-{version}"
     tmp.mkdir()
     try:

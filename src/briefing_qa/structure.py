@@ -16,10 +16,10 @@ from .records import Block, Document, Section
 BLOCK_SEP = "\n\n"
 
 _KIND_HEADINGS = (
-    (re.compile(r"^key messages?\b", re.I), "key_message"),
-    (re.compile(r"^learning points?\b", re.I), "learning_points"),
-    (re.compile(r"^(reflective|reflection) questions?\b|^questions for reflection\b", re.I), "reflective_questions"),
-    (re.compile(r"^(case )?examples?\b", re.I), "example"),
+    (re.compile(r"^key messages?\b", re.IGNORECASE), "key_message"),
+    (re.compile(r"^learning points?\b", re.IGNORECASE), "learning_points"),
+    (re.compile(r"^(reflective|reflection) questions?\b|^questions for reflection\b", re.IGNORECASE), "reflective_questions"),
+    (re.compile(r"^(case )?examples?\b", re.IGNORECASE), "example"),
 )
 
 
@@ -33,6 +33,7 @@ def kind_of_heading(title: str) -> str | None:
 # A sentence ends at . ? ! (optionally followed by closing quotes or brackets)
 # before white space and a character that can start a sentence.
 _SENTENCE_END = re.compile(r"(?<=[.?!])[\"'’”)\]]*(?=\s+[\"'‘“(\[]?[A-Z0-9•])")
+_NUMBER_ONLY = re.compile(r"^(?:•\s*)?\(?[0-9]{1,3}[.)]$|^\(?[a-z]{1,4}[.)]$")
 _NO_BREAK_BEFORE = re.compile(r"(?:\b(?:e\.g|i\.e|etc|Dr|Mr|Mrs|Ms|No|para|paras|cf|vs|St)\.|\b[A-Z]\.)$")
 
 
@@ -50,6 +51,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     for m in re.finditer(r"\n", text[start:end]):
         cuts.append(start + m.start())
     for cut in sorted(set(cuts)) + [end]:
+        if cut < end and text[cut - 1] != "\n" and _NUMBER_ONLY.match(text[pos:cut].strip()):
+            continue  # "23. In all cases …": a paragraph number, not a sentence
         s, e = pos, cut
         while s < e and text[s].isspace():
             s += 1

@@ -49,7 +49,7 @@ def read_wordpress(raw: str) -> DocumentBuilder:
     head_lines = [ln.strip() for ln in head.splitlines() if ln.strip()]
     # First line is the site breadcrumb; the next is the page title.
     if len(head_lines) >= 2:
-        b.title = clean_inline(head_lines[1])
+        b.title = clean_inline(head_lines[1]).replace("\u00a0", " ")  # metadata, not a quote
     elif head_lines:
         b.title = clean_inline(head_lines[0])
     body = raw[raw.find("[su_accordion") :] if "[su_accordion" in raw else raw

@@ -1,0 +1,34 @@
+"""A fake embedder for fast unit tests only: hashed bag of words. Tests that
+prove retrieval, citations or the API use the real model."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+
+
+class FakeEmbedder:
+    name = "fake-bow"
+    dimension = 64
+    max_tokens = 256
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.texts = 0
+
+    def embed(self, texts, progress=False):
+        self.calls += 1
+        self.texts += len(texts)
+        out = np.zeros((len(texts), self.dimension), dtype="float32")
+        for i, t in enumerate(texts):
+            for w in re.findall(r"[a-z]+", t.lower()):
+                out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % self.dimension] += 1.0
+            n = np.linalg.norm(out[i])
+            if n:
+                out[i] /= n
+        return out
+
+    def fits(self, text: str) -> bool:
+        return len(text.split()) * 1.4 < self.max_tokens

@@ -1,0 +1,116 @@
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from briefing_qa import store
+from briefing_qa.errors import IndexIncompatible, IndexUnavailable
+from briefing_qa.ingest import ingest
+from briefing_qa.settings import Settings
+from tests.fakes import FakeEmbedder
+
+ROOT = Path(__file__).resolve().parents[2]
+BRIEFING = "triennial-analysis-briefing-local-safeguarding-partnerships.txt"
+
+
+@pytest.fixture()
+def src(tmp_path):
+    d = tmp_path / "src"
+    d.mkdir()
+    shutil.copy(ROOT / "ingest" / BRIEFING, d / BRIEFING)
+    (d / "notes.md").write_text("# Notes\n\nA looked-after child has a health assessment.\n")
+    return d
+
+
+@pytest.fixture()
+def settings(tmp_path):
+    return Settings.from_env(env={}, index=tmp_path / "index", model="fake-bow")
+
+
+def test_ingest_writes_a_readable_versioned_index(src, settings):
+    emb = FakeEmbedder()
+    report = ingest([src], settings, lambda: emb)
+    assert report.ok and report.version and report.embedded == report.chunks > 0
+    idx = store.read_index(settings.index, "fake-bow")
+    manifest = json.loads((idx.folder / "manifest.json").read_text())
+    assert manifest["format_version"] == store.FORMAT_VERSION
+    assert manifest["model"] == "fake-bow" and manifest["dimension"] == 64
+    assert set(manifest["documents"]) == {"notes", BRIEFING[:-4]}
+    assert all(len(d["sha256"]) == 64 for d in manifest["documents"].values())
+    for c in idx.chunks:
+        assert c.text == idx.documents[c.document_id].text[c.start : c.end]
+    assert not list(idx.folder.rglob("*.pkl")) and not list(idx.folder.rglob("*.pickle"))
+
+
+def test_reingest_unchanged_embeds_nothing_and_writes_no_version(src, settings):
+    ingest([src], settings, FakeEmbedder)
+    first = store.current_version(settings.index)
+    calls = []
+    report = ingest([src], settings, lambda: calls.append(1) or FakeEmbedder())
+    assert report.version is None and report.embedded == 0 and not calls  # the model is not even loaded
+    assert store.current_version(settings.index) == first
+
+
+def test_changed_and_removed_files(src, settings):
+    ingest([src], settings, FakeEmbedder)
+    (src / "notes.md").write_text("# Notes\n\nA different text now.\n")
+    emb = FakeEmbedder()
+    report = ingest([src], settings, lambda: emb)
+    assert report.parsed == ["notes"]
+    assert 0 < report.embedded < report.chunks  # only the changed file is embedded
+    (src / "notes.md").unlink()
+    report = ingest([src], settings, FakeEmbedder)
+    assert report.removed == ["notes"]
+    assert "notes" not in store.read_index(settings.index, "fake-bow").documents
+
+
+def test_bad_file_is_reported_and_others_indexed(src, settings):
+    (src / "broken.pdf").write_bytes(b"%PDF-1.7 garbage")
+    (src / "latin.txt").write_bytes("caf\xe9".encode("latin-1"))
+    report = ingest([src], settings, FakeEmbedder)
+    assert {Path(e.path).name for e in report.errors} == {"broken.pdf", "latin.txt"}
+    assert set(report.documents) == {"notes", BRIEFING[:-4]}
+    assert report.version is not None
+
+
+def test_failed_build_leaves_previous_version_serving(src, settings, monkeypatch):
+    ingest([src], settings, FakeEmbedder)
+    before = store.current_version(settings.index)
+    (src / "notes.md").write_text("# Notes\n\nChanged.\n")
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("briefing_qa.ingest.build_lexical", boom)
+    with pytest.raises(RuntimeError):
+        ingest([src], settings, FakeEmbedder)
+    assert store.current_version(settings.index) == before
+    assert store.read_index(settings.index, "fake-bow").documents["notes"].text.endswith("looked-after child has a health assessment.")
+    assert not list(settings.index.glob(".tmp-*"))
+
+
+def test_other_model_or_format_is_refused_with_advice(src, settings):
+    ingest([src], settings, FakeEmbedder)
+    with pytest.raises(IndexIncompatible, match="briefing-qa ingest"):
+        store.read_index(settings.index, "another-model")
+    folder = store.current_version(settings.index)
+    m = json.loads((folder / "manifest.json").read_text())
+    m["format_version"] = 999
+    (folder / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(IndexIncompatible, match="format 999"):
+        store.read_index(settings.index, "fake-bow")
+
+
+def test_missing_index_says_what_to_do(tmp_path):
+    with pytest.raises(IndexUnavailable, match="briefing-qa ingest"):
+        store.read_index(tmp_path / "nothing")
+
+
+def test_old_versions_are_pruned(src, settings):
+    for text in ("one", "two", "three"):
+        (src / "notes.md").write_text(f"# Notes\n\n{text}.\n")
+        ingest([src], settings, FakeEmbedder)
+    versions = [p for p in settings.index.glob("v*") if p.is_dir()]
+    assert len(versions) == store.KEEP_VERSIONS
+    assert store.current_version(settings.index) in versions
