@@ -55,6 +55,12 @@ class SentenceTransformerEmbedder:
             )
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        # No "Loading weights" bars or long-sequence warnings in logs: token
+        # counting deliberately measures texts longer than the model takes.
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
 
         torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
         self.model = SentenceTransformer(path, device="cpu")

@@ -19,8 +19,10 @@ from .settings import Settings
 log = logging.getLogger("briefing_qa.service")
 
 
-def open_retriever(index_root: Path, embedder: Embedder, model: str, abstain: float = 0.0) -> Retriever:
+def open_retriever(index_root: Path, get_embedder, model: str, abstain: float = 0.0) -> Retriever:
+    """Read the index first, so a missing one fails before the model loads."""
     stored = store.read_index(index_root, model)
+    embedder: Embedder = get_embedder()
     if stored.manifest.dimension != embedder.dimension:
         raise store.IndexIncompatible(
             f"the index has {stored.manifest.dimension}-dimensional vectors but the model makes {embedder.dimension}: rebuild it")
@@ -48,7 +50,7 @@ class Engine:
         return self._embedder
 
     def load(self) -> Retriever:
-        r = open_retriever(self.settings.index, self.embedder, model_name(self.settings.model), self.settings.abstain_threshold)
+        r = open_retriever(self.settings.index, lambda: self.embedder, model_name(self.settings.model), self.settings.abstain_threshold)
         with self._lock:
             self._retriever = r
             self.error = None
@@ -83,7 +85,7 @@ class Engine:
         current = self._retriever.stored.folder if self._retriever else None
         if live is not None and live != current and self._lock.acquire(blocking=False):
             try:
-                r = open_retriever(self.settings.index, self.embedder, model_name(self.settings.model), self.settings.abstain_threshold)
+                r = open_retriever(self.settings.index, lambda: self.embedder, model_name(self.settings.model), self.settings.abstain_threshold)
                 self._retriever, self.error, self.loaded_at = r, None, time.time()
                 log.info("switched to index version %s", r.stored.manifest.version)
             except IndexUnavailable as exc:
