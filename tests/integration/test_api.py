@@ -1,0 +1,125 @@
+"""The HTTP contract, against a real `briefing-qa serve` on the real corpus."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def api(live_server):
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        yield client
+
+
+def _problem(resp, status):
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith(PROBLEM)
+    body = resp.json()
+    assert {"type", "title", "status", "detail"} <= set(body) and body["status"] == status
+    return body
+
+
+def test_ask_returns_cited_verbatim_passages(api):
+    resp = api.post("/v1/ask", json={"question": "What is contextual safeguarding?", "top_k": 3})
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["question"] == "What is contextual safeguarding?" and body["abstained"] is False
+    assert 1 <= len(body["passages"]) <= 3
+    texts = {}
+    for rank, p in enumerate(body["passages"], 1):
+        assert p["rank"] == rank
+        c = p["citation"]
+        doc_id = c["document_id"]
+        if doc_id not in texts:
+            texts[doc_id] = api.get(f"/v1/documents/{doc_id}/text").json()["text"]
+        start, end = p["source_offsets"]
+        assert texts[doc_id][start:end] == p["quote"]
+        assert all(0 <= s < e <= len(p["quote"]) for s, e in p["highlights"])
+        assert c["section_path"] and c["reference"] and c["document_title"]
+    first = body["passages"][0]
+    assert "Contextual Safeguarding is an approach" in first["quote"]
+    assert first["citation"]["section_path"][0] == "Vulnerable adolescents"
+    assert first["citation"]["url"].startswith("https://rip-micro4-live.digitalconnect.co.uk/safeguarding-partnerships/#lscb_vulnerable")
+
+
+def test_ask_limited_to_documents(api):
+    doc = "keeping-children-safe-in-education-2025"
+    body = api.post("/v1/ask", json={"question": "What does a designated safeguarding lead do?", "document_ids": [doc]}).json()
+    assert body["passages"] and {p["citation"]["document_id"] for p in body["passages"]} == {doc}
+    pdf = body["passages"][0]["citation"]
+    assert pdf["pages"] and pdf["url"].endswith(f"/v1/documents/{doc}/file#page={pdf['pages'][0]}")
+    # The deep link opens the very PDF that was indexed.
+    resp = api.get(pdf["url"].split("#")[0].replace(str(api.base_url).rstrip("/"), ""))
+    assert resp.status_code == 200 and resp.headers["content-type"] == "application/pdf" and resp.content[:5] == b"%PDF-"
+
+
+def test_out_of_scope_abstains(api):
+    body = api.post("/v1/ask", json={"question": "What is the capital of France?"}).json()
+    assert body["abstained"] is True
+
+
+def test_phrase_search_every_result_contains_the_phrase(api):
+    body = api.get("/v1/search", params={"q": '"lead professional"', "limit": 50}).json()
+    assert body["total"] >= 2
+    for r in body["results"]:
+        assert "lead professional" in r["quote"].lower()
+        s, e = r["highlights"][0]
+        assert r["quote"][s:e].lower() == "lead professional"
+
+
+def test_search_filters_and_pagination(api):
+    kind = api.get("/v1/search", params={"kind": "key_message", "limit": 100}).json()
+    assert kind["total"] >= 5 and all(r["kind"] == "key_message" for r in kind["results"])
+    doc = "triennial-analysis-briefing-local-safeguarding-partnerships"
+    sec = api.get("/v1/search", params={"q": "neglect", "document_id": doc, "section": "Neglect", "limit": 100}).json()
+    assert sec["total"] >= 1
+    assert all(r["citation"]["document_id"] == doc and "Neglect" in r["citation"]["section_path"] for r in sec["results"])
+    page1 = api.get("/v1/search", params={"q": "safeguarding", "limit": 5}).json()
+    page2 = api.get("/v1/search", params={"q": "safeguarding", "limit": 5, "offset": 5}).json()
+    assert page1["total"] == page2["total"] > 10
+    assert not {r["id"] for r in page1["results"]} & {r["id"] for r in page2["results"]}
+    assert [r["rank"] for r in page2["results"]] == [6, 7, 8, 9, 10]
+
+
+def test_documents(api):
+    docs = api.get("/v1/documents").json()["documents"]
+    assert len(docs) == 6
+    for d in docs:
+        assert {"id", "title", "publisher", "year", "url", "pages", "sections", "chunks", "sha256"} <= set(d)
+        assert d["chunks"] > 0 and len(d["sha256"]) == 64
+    one = api.get("/v1/documents/childrens-social-care-national-framework-dec-2023").json()
+    assert one["pages"] == 66 and one["section_tree"]
+    titles = [n["title"] for n in one["section_tree"]]
+    assert "National Framework: Key Concepts" in titles
+
+
+@pytest.mark.parametrize("body", [
+    {"question": ""}, {"question": "   "}, {"question": "x" * 2001}, {"question": "ok", "top_k": 0},
+    {"question": "ok", "top_k": 21}, {"question": "ok", "extra": 1}, {}, {"question": 5},
+])
+def test_bad_ask_requests_are_422_problems(api, body):
+    _problem(api.post("/v1/ask", json=body), 422)
+
+
+def test_malformed_json_is_422(api):
+    _problem(api.post("/v1/ask", content=b"{not json", headers={"content-type": "application/json"}), 422)
+
+
+@pytest.mark.parametrize("doc_id", ["nope", "..%2F..%2Fetc%2Fpasswd", "%2e%2e", "manifest.json"])
+def test_unknown_documents_are_404_problems(api, doc_id):
+    _problem(api.get(f"/v1/documents/{doc_id}"), 404)
+    _problem(api.get(f"/v1/documents/{doc_id}/text"), 404)
+
+
+def test_unknown_route_is_a_problem_too(api):
+    _problem(api.get("/v1/nothing-here"), 404)
+
+
+def test_openapi_and_health(api):
+    assert api.get("/healthz").json()["status"] == "ok"
+    spec = api.get("/openapi.json").json()
+    assert {"/v1/ask", "/v1/search", "/v1/documents", "/v1/documents/{doc_id}", "/v1/documents/{doc_id}/text"} <= set(spec["paths"])
+    assert api.get("/docs").status_code == 200
