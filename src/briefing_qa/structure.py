@@ -87,11 +87,16 @@ class DocumentBuilder:
         self.title: str | None = None
 
     # -- pages (PDF) -------------------------------------------------------
-    def start_page(self, number: int) -> None:
-        """Mark that text appended from now on is on page `number` (1-based)."""
+    def start_page(self, number: int, at: int | None = None) -> None:
+        """Mark that text from offset `at` (default: the next block) is on page
+        `number` (1-based); pages skipped on the way start there too."""
         while len(self._page_starts) < number:
-            self._page_starts.append(self._pos + (len(BLOCK_SEP) if self._parts else 0))
+            self._page_starts.append(self._next_start() if at is None else at)
         self._current_page = number
+
+    @property
+    def page_count(self) -> int | None:
+        return len(self._page_starts) or None
 
     # -- sections ----------------------------------------------------------
     def open_section(self, title: str, level: int, anchor: str | None = None) -> str:
@@ -125,8 +130,12 @@ class DocumentBuilder:
     def _next_start(self) -> int:
         return self._pos + (len(BLOCK_SEP) if self._parts else 0)
 
-    def add(self, type_: str, text: str, kind: str | None = None) -> Block | None:
-        """Append one block. `text` is final canonical text (already cleaned)."""
+    def add(self, type_: str, text: str, kind: str | None = None,
+            page_breaks: tuple[tuple[int, int], ...] | list = ()) -> int | None:
+        """Append one block; return its start offset (None if empty). `text` is
+        final canonical text. `page_breaks` are (page, offset in text) where a
+        block running across pages reaches the next one."""
+        lead = len(text) - len(text.lstrip())
         text = text.strip()
         if not text:
             return None
@@ -137,9 +146,10 @@ class DocumentBuilder:
         start = self._pos
         self._parts.append(text)
         self._pos += len(text)
-        block = {"type": type_, "kind": kind, "section_id": section_id, "start": start, "end": self._pos}
-        self._blocks.append(block)
-        return block
+        self._blocks.append({"type": type_, "kind": kind, "section_id": section_id, "start": start, "end": self._pos})
+        for page, offset in page_breaks:
+            self.start_page(page, start + min(max(0, offset - lead), len(text)))
+        return start
 
     def heading(self, title: str, level: int, anchor: str | None = None) -> None:
         """A heading opens a section and is also a block of its own."""

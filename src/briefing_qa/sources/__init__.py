@@ -115,7 +115,7 @@ def read_document(path: Path, meta: SourceMeta | None = None, max_bytes: int | N
     doc = builder.build(
         id=document_id(path), title=meta.title or builder.title or path.stem, path=path.name, sha256=sha,
         format=fmt, publisher=meta.publisher, year=meta.year, url=meta.url, licence=meta.licence,
-        pages=len(builder._page_starts) or None,
+        pages=builder.page_count,
     )
     if not doc.text.strip():
         raise SourceError(str(path), "no text found")
