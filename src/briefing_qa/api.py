@@ -82,6 +82,46 @@ class SearchResponse(BaseModel):
     results: list[PassageOut]
 
 
+class VerifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    quote: str = Field(min_length=1, max_length=5000, description="A quote to look for, word for word, in the documents.")
+
+    @field_validator("quote")
+    @classmethod
+    def quote_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("quote must not be blank")
+        return v
+
+
+class VerifyMatch(BaseModel):
+    text: str = Field(description="The exact slice of the canonical text the quote stands as")
+    source_offsets: list[int] = Field(description="[start, end] within the canonical text")
+    identical: bool = Field(description="Character for character, before folding white space, quote marks and dashes")
+    citation: CitationOut
+
+
+class VerifyDifference(BaseModel):
+    op: str = Field(description="equal | changed | inserted (in the quote, not the source) | deleted (in the source, not the quote)")
+    quote: str
+    source: str
+
+
+class VerifyClosest(BaseModel):
+    text: str = Field(description="The closest passage: an exact slice of the canonical text")
+    source_offsets: list[int]
+    similarity: float = Field(description="Word-level similarity, 0..1")
+    differences: list[VerifyDifference]
+    citation: CitationOut
+
+
+class VerifyResponse(BaseModel):
+    quote: str
+    found: bool
+    matches: list[VerifyMatch] = Field(description="Everywhere the quote stands exactly")
+    closest: VerifyClosest | None = Field(description="When not found: the closest passage, differences marked")
+
+
 def problem(status: int, title: str, detail: str, slug: str, headers: dict | None = None, **extra) -> JSONResponse:
     body = {"type": f"https://briefing-qa.local/problems/{slug}", "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
@@ -211,6 +251,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             raise NotFound(f"the source file of {doc_id!r} is not in the index")
         media = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html"}.get(path.suffix, "text/plain; charset=utf-8")
         return FileResponse(path, media_type=media, filename=doc.path, content_disposition_type="inline")
+
+    @app.post("/v1/verify", response_model=VerifyResponse, tags=["answers"])
+    def verify_quote(body: VerifyRequest, request: Request) -> dict:
+        from .verify import verify
+
+        return verify(engine.retriever(), body.quote, _base_url(request, settings)).to_json()
+
+    @app.get("/v1/widget-config", tags=["widget"])
+    def widget_config() -> dict:
+        """The chat widget's safety notice and danger phrases; null: the widget's defaults."""
+        phrases = [p.strip() for item in settings.danger_phrases for p in item.split(";") if p.strip()]
+        return {"safety_notice": settings.safety_notice or None, "danger_phrases": phrases or None}
 
     if STATIC.is_dir():
         from fastapi.staticfiles import StaticFiles

@@ -45,6 +45,11 @@ class Settings:
     log_queries: bool = False
     reload_interval: float = 2.0  # seconds between checks for a new index version
     encoder: str = "onnx"  # query encoder: "onnx" (ONNX Runtime, same fp32 vectors) or "torch"
+    # The chat widget's safety notice and the phrases that show it (comma or
+    # semicolon separated); empty: the widget's built-in defaults. Page
+    # attributes on <briefing-qa-chat> override both.
+    safety_notice: str = ""
+    danger_phrases: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
