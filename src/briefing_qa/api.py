@@ -277,6 +277,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         def widget():
             return FileResponse(STATIC / "widget.js", media_type="text/javascript")
 
+    from .observability import install
+
+    install(app, settings, engine)  # probes, metrics, admin; access keys, CORS, rate and body limits; JSON logs
     return app
 
 

@@ -70,7 +70,8 @@ class Engine:
         return self._retriever is not None
 
     def retriever(self) -> Retriever:
-        self._maybe_reload()
+        if self._retriever is None or getattr(self, "_watcher", None) is None:
+            self._maybe_reload()  # else the background watcher does it, off the request's time
         r = self._retriever
         if r is None:
             raise IndexUnavailable(self.error or f"no index loaded from {self.settings.index}")
