@@ -90,6 +90,16 @@ def serve(
         _fail(exc)
     # Workers read their settings from the environment, so pass overrides on.
     os.environ["BRIEFING_QA_INDEX"] = str(s.index)
+    if s.encoder == "onnx":
+        _export_encoder(s)  # once, here, rather than in every worker at once
+    if s.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # /metrics then sums the counts of all workers, whichever answers.
+        import atexit
+        import tempfile
+
+        metrics_dir = tempfile.mkdtemp(prefix="briefing-qa-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        atexit.register(shutil.rmtree, metrics_dir, True)
     uvicorn.run("briefing_qa.asgi:app", host=s.host, port=s.port, workers=s.workers, log_level="warning",
                 access_log=False, proxy_headers=False)
 

@@ -1,0 +1,33 @@
+"""The ONNX Runtime query encoder gives torch's vectors, on real text."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from briefing_qa import store
+from briefing_qa.onnx_encoder import OnnxEmbedder, ensure, load_query_embedder
+from briefing_qa.settings import default_model
+
+
+def test_onnx_vectors_match_torch(embedder, briefing_index):
+    chunks = store.read_index(briefing_index).chunks
+    texts = [c.context for c in chunks[:: max(1, len(chunks) // 40)]]
+    texts += ["What is the impact of poverty on neglect?", "Who is the designated safeguarding lead?",
+              "neglect " * 400]  # longer than the model's 256 word pieces: truncated alike
+    onnx = OnnxEmbedder(default_model(), ensure(default_model(), briefing_index))
+    a, b = onnx.embed(texts), embedder.embed(texts)
+    assert a.shape == b.shape == (len(texts), 384) and a.dtype == np.float32
+    cos = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    assert cos.min() > 0.9999, cos.min()
+    # batched or one at a time: the same vectors (padding does not leak into the mean)
+    single = np.vstack([onnx.embed([t]) for t in texts[:5]])
+    assert np.allclose(single, a[:5], atol=1e-5)
+    # the same token budget as the torch model's tokenizer
+    for t in texts[:10]:
+        assert onnx.token_count(t) == embedder.token_count(t)
+
+
+def test_server_encoder_is_onnx_and_falls_back_to_torch(briefing_index, tmp_path):
+    emb = load_query_embedder(default_model(), briefing_index, "onnx")
+    assert isinstance(emb, OnnxEmbedder) and emb.path.parent == briefing_index / "encoder"
+    assert not isinstance(load_query_embedder(default_model(), briefing_index, "torch"), OnnxEmbedder)
