@@ -1,0 +1,402 @@
+/*
+ * Quote finder page: phrase search with filters, highlights and pagination;
+ * copy as a referenced quotation or as plain text; export of selected quotes
+ * as Markdown and CSV; and the quote check panel (POST /v1/verify).
+ * Shares its reference and copy helpers with widget.js (window.BriefingQA).
+ * Document text is only ever set with textContent.
+ */
+(() => {
+  "use strict";
+  const Q = window.BriefingQA;
+  const { h } = Q;
+  const API = location.origin;
+  const PAGE_SIZE = 10;
+
+  const $ = (id) => document.getElementById(id);
+  const form = $("search-form"), qInput = $("q"), docSelect = $("doc"), sectionSelect = $("section"), kindSelect = $("kind");
+  const area = $("results-area"), resultsEl = $("results"), titleEl = $("results-title"), pager = $("pagination"), status = $("search-status");
+  const selCount = $("selection-count"), exportMd = $("export-md"), exportCsv = $("export-csv"), clearSel = $("clear-selection");
+
+  let docs = new Map();
+  const selected = new Map(); // passage id -> passage (kept across pages and searches)
+  let lastState = null;
+
+  function say(text) {
+    status.textContent = "";
+    setTimeout(() => { status.textContent = text; }, 50);
+  }
+
+  async function getJSON(path) {
+    const resp = await fetch(API + path, { headers: { Accept: "application/json" } });
+    if (!resp.ok) throw new Error(await Q.problemMessage(resp));
+    return resp.json();
+  }
+
+  // ---- state in the address bar, so results can be shared and the back button works
+  function readState() {
+    const p = new URLSearchParams(location.search);
+    return {
+      q: p.get("q") || "", document_id: p.get("document_id") || "", section: p.get("section") || "",
+      kind: p.get("kind") || "", page: Math.max(1, parseInt(p.get("page"), 10) || 1),
+    };
+  }
+
+  function stateUrl(s) {
+    const p = new URLSearchParams();
+    for (const k of ["q", "document_id", "section", "kind"]) if (s[k]) p.set(k, s[k]);
+    if (s.page > 1) p.set("page", String(s.page));
+    const qs = p.toString();
+    return location.pathname + (qs ? "?" + qs : "") + "#find";
+  }
+
+  function formState(page) {
+    return { q: qInput.value.trim(), document_id: docSelect.value, section: sectionSelect.disabled ? "" : sectionSelect.value,
+      kind: kindSelect.value, page: page || 1 };
+  }
+
+  // ---- documents and sections ----------------------------------------------
+  async function loadDocuments() {
+    docs = await Q.fetchDocuments(API);
+    const list = $("doc-list");
+    for (const d of docs.values()) {
+      docSelect.append(h("option", { value: d.id }, d.title));
+      list.append(h("li", {}, `${d.publisher || "Unknown publisher"} (${d.year || "n.d."}) `, h("i", {}, d.title),
+        d.url ? [". ", h("a", { href: d.url }, "Source", h("span", { class: "vh" }, `: ${d.title}`))] : ""));
+    }
+  }
+
+  async function loadSections(docId, selectedPath) {
+    sectionSelect.replaceChildren(h("option", { value: "" }, "All sections"));
+    if (!docId) {
+      sectionSelect.disabled = true;
+      $("section-hint").textContent = "Choose a document first.";
+      return;
+    }
+    const d = await getJSON(`/v1/documents/${encodeURIComponent(docId)}`);
+    const walk = (nodes, path) => {
+      for (const n of nodes) {
+        const p = [...path, n.title];
+        const value = p.join(Q.SEP);
+        sectionSelect.append(h("option", { value, selected: value === selectedPath }, "\u00a0\u00a0".repeat(p.length - 1) + (p.length > 1 ? "– " : "") + n.title));
+        walk(n.children || [], p);
+      }
+    };
+    walk(d.section_tree || [], []);
+    sectionSelect.disabled = false;
+    $("section-hint").textContent = "Results from this section and the sections inside it.";
+  }
+
+  // ---- search ------------------------------------------------------------------
+  async function search(state, opts) {
+    lastState = state;
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String((state.page - 1) * PAGE_SIZE) });
+    if (state.q) params.set("q", state.q);
+    if (state.document_id) params.set("document_id", state.document_id);
+    if (state.section) params.set("section", state.section);
+    if (state.kind) params.set("kind", state.kind);
+    area.hidden = false;
+    area.setAttribute("aria-busy", "true");
+    titleEl.textContent = "Searching…";
+    say("Searching…");
+    let body;
+    try {
+      body = await getJSON(`/v1/search?${params}`);
+    } catch (err) {
+      resultsEl.replaceChildren();
+      pager.replaceChildren();
+      titleEl.textContent = "The search could not be completed";
+      resultsEl.append(h("li", { class: "result" }, h("p", {}, err.message || "The service could not be reached."),
+        h("button", { type: "button", class: "button secondary", onclick: () => search(state, opts) }, "Try again")));
+      say(`The search could not be completed. ${err.message || ""}`);
+      area.removeAttribute("aria-busy");
+      return;
+    }
+    area.removeAttribute("aria-busy");
+    renderResults(body, state);
+    if (opts && opts.focus) titleEl.focus();
+  }
+
+  function describeFilters(state) {
+    const bits = [];
+    if (state.document_id && docs.get(state.document_id)) bits.push(`in ${docs.get(state.document_id).title}`);
+    if (state.section) bits.push(`section ${state.section}`);
+    if (state.kind) bits.push(`kind: ${Q.KIND_LABELS[state.kind] || state.kind}`);
+    return bits.join(", ");
+  }
+
+  function renderResults(body, state) {
+    const total = body.total;
+    const first = (state.page - 1) * PAGE_SIZE + 1;
+    const last = first + body.results.length - 1;
+    const what = state.q ? `for ${state.q}` : "";
+    const filters = describeFilters(state);
+    if (!total) {
+      titleEl.textContent = "No quotes found";
+      resultsEl.replaceChildren(h("li", { class: "result empty" },
+        h("p", {}, `No passage ${[what, filters].filter(Boolean).join(", ")} was found.`),
+        h("p", {}, "Check the spelling, use fewer words, or remove a filter. An exact phrase in double quotes must appear word for word.")));
+      pager.replaceChildren();
+      say(`No quotes found ${what}.`);
+      return;
+    }
+    titleEl.textContent = total === 1 ? "1 quote found" : `${total} quotes found` + (total > PAGE_SIZE ? ` (showing ${first} to ${last})` : "");
+    resultsEl.replaceChildren(...body.results.map((p) => renderResult(p)));
+    renderPager(total, state);
+    say(`${total} ${total === 1 ? "quote" : "quotes"} found ${what}${filters ? ", " + filters : ""}. Showing ${first} to ${last}.`);
+  }
+
+  function renderResult(p) {
+    const c = p.citation;
+    const doc = docs.get(c.document_id);
+    const n = p.rank;
+    const box = h("input", { type: "checkbox", checked: selected.has(p.id), "data-select": p.id });
+    const li = h("li", { class: "result" + (selected.has(p.id) ? " is-selected" : ""), "data-passage-id": p.id });
+    box.addEventListener("change", () => {
+      if (box.checked) selected.set(p.id, p); else selected.delete(p.id);
+      li.classList.toggle("is-selected", box.checked);
+      updateSelection();
+    });
+    const meta = [];
+    if (c.pages) meta.push(Q.pagesLabel(c.pages, true).replace(/^p/, "P"));
+    if (p.also_in && p.also_in.length) meta.push("Also in: " + p.also_in.map((a) => Q.breadcrumb(a) + (a.pages ? ` (${Q.pagesLabel(a.pages)})` : "")).join("; "));
+    const copyRef = h("button", { type: "button", class: "button secondary small", "data-copy": "reference" }, "Copy with reference", h("span", { class: "vh" }, ` (result ${n})`));
+    const copyPlain = h("button", { type: "button", class: "button secondary small", "data-copy": "plain" }, "Copy text only", h("span", { class: "vh" }, ` (result ${n})`));
+    copyRef.addEventListener("click", () => doCopy(copyRef, Q.quotationWithReference(p.quote, c, doc), "Quote and reference copied."));
+    copyPlain.addEventListener("click", () => doCopy(copyPlain, { text: p.quote }, "Quote copied as plain text."));
+    li.append(
+      h("div", { class: "result-head" },
+        h("h4", {}, h("span", { class: "vh" }, `Result ${n}: `), (c.section_path || []).join(Q.SEP) || c.document_title,
+          h("span", { class: "doc-title" }, c.document_title)),
+        p.kind && p.kind !== "text" ? h("span", { class: "tag" }, Q.KIND_LABELS[p.kind] || p.kind) : null),
+      h("blockquote", { class: "quote", cite: c.url || null, "data-quote": "" }, Q.renderQuote(p.quote, p.highlights)),
+      meta.length ? h("p", { class: "meta" }, meta.join(" · ")) : null,
+      h("div", { class: "result-actions" },
+        h("label", { class: "select-box" }, box, "Select", h("span", { class: "vh" }, ` result ${n} for export`)),
+        copyRef, copyPlain,
+        c.url ? h("a", { href: c.url, target: "_blank", rel: "noopener" }, "Open in the source", h("span", { class: "vh" }, ` (result ${n}, opens in a new tab)`)) : null));
+    return li;
+  }
+
+  async function doCopy(button, content, message) {
+    const label = button.firstChild;
+    const was = label.textContent;
+    try {
+      await Q.copyText(content.text, content.html);
+      button.dataset.copied = content.text;
+      label.textContent = "Copied";
+      say(message);
+      setTimeout(() => { label.textContent = was; }, 2500);
+    } catch (_) {
+      say("Copying failed. Select the text and copy it yourself.");
+    }
+  }
+
+  function renderPager(total, state) {
+    const pages = Math.ceil(total / PAGE_SIZE);
+    pager.replaceChildren();
+    if (pages <= 1) return;
+    const link = (page, text, rel) => {
+      const s = { ...state, page };
+      const a = h("a", { href: stateUrl(s), rel: rel || null, "data-page": page }, text);
+      a.addEventListener("click", (e) => {
+        e.preventDefault();
+        history.pushState(s, "", stateUrl(s));
+        search(s, { focus: true });
+      });
+      return a;
+    };
+    const items = [];
+    if (state.page > 1) items.push(link(state.page - 1, "‹ Previous", "prev"));
+    const shown = new Set([1, pages, state.page - 1, state.page, state.page + 1].filter((x) => x >= 1 && x <= pages));
+    let prev = 0;
+    for (const n of [...shown].sort((a, b) => a - b)) {
+      if (n - prev > 1) items.push(h("span", { "aria-hidden": "true" }, "…"));
+      items.push(n === state.page
+        ? h("span", { class: "current", "aria-current": "page" }, h("span", { class: "vh" }, "Page "), String(n))
+        : link(n, [h("span", { class: "vh" }, "Page "), String(n)]));
+      prev = n;
+    }
+    if (state.page < pages) items.push(link(state.page + 1, "Next ›", "next"));
+    pager.append(h("ul", {}, items.map((i) => h("li", {}, i))));
+  }
+
+  // ---- selection and export ------------------------------------------------------
+  function updateSelection() {
+    const n = selected.size;
+    selCount.textContent = n === 0 ? "No quotes selected" : n === 1 ? "1 quote selected" : `${n} quotes selected`;
+    for (const b of [exportMd, exportCsv, clearSel]) b.disabled = n === 0;
+  }
+
+  function mdEscape(s) {
+    return s.replace(/([\\`*_[\]<>#|])/g, "\\$1");
+  }
+
+  function toMarkdown(items) {
+    const date = new Date().toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
+    const out = ["# Quotes from safeguarding guidance", "", `Exported from Briefing QA on ${date}. Each quote is word for word from its source.`, ""];
+    for (const p of items) {
+      const c = p.citation, doc = docs.get(c.document_id);
+      out.push(`## ${mdEscape(Q.breadcrumb(c))}`, "");
+      for (const line of p.quote.split("\n")) out.push(line.trim() ? `> ${mdEscape(line)}` : ">");
+      out.push("", Q.inTextCitation(c, doc), "");
+      let ref = Q.reference(c, doc);
+      if (doc) ref = ref.replace(doc.title + ".", `*${mdEscape(doc.title)}*.`);
+      out.push(ref, "");
+      if (c.url) out.push(`Link to the passage: <${c.url}>`, "");
+    }
+    return out.join("\n");
+  }
+
+  function csvCell(v) {
+    let s = v === null || v === undefined ? "" : String(v);
+    if (/^[=+@\t\r]/.test(s)) s = "'" + s; // keep spreadsheets from running a cell as a formula
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  }
+
+  function toCsv(items) {
+    const head = ["quote", "document", "publisher", "year", "section", "pages", "kind", "reference", "link", "document_id", "start", "end"];
+    const rows = [head];
+    for (const p of items) {
+      const c = p.citation, doc = docs.get(c.document_id) || {};
+      rows.push([p.quote, c.document_title, doc.publisher || "", doc.year || "n.d.", (c.section_path || []).join(Q.SEP),
+        c.pages ? (c.pages[0] === c.pages[1] ? c.pages[0] : `${c.pages[0]}–${c.pages[1]}`) : "", Q.KIND_LABELS[p.kind] || p.kind,
+        Q.reference(c, docs.get(c.document_id)), c.url || "", c.document_id, p.source_offsets[0], p.source_offsets[1]]);
+    }
+    return "\ufeff" + rows.map((r) => r.map(csvCell).join(",")).join("\r\n") + "\r\n";
+  }
+
+  function download(name, type, content) {
+    const url = URL.createObjectURL(new Blob([content], { type }));
+    const a = h("a", { href: url, download: name, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+
+  function selectedInOrder() {
+    return [...selected.values()];
+  }
+
+  exportMd.addEventListener("click", () => {
+    download("quotes.md", "text/markdown;charset=utf-8", toMarkdown(selectedInOrder()));
+    say(`${selected.size} ${selected.size === 1 ? "quote" : "quotes"} exported as Markdown.`);
+  });
+  exportCsv.addEventListener("click", () => {
+    download("quotes.csv", "text/csv;charset=utf-8", toCsv(selectedInOrder()));
+    say(`${selected.size} ${selected.size === 1 ? "quote" : "quotes"} exported as CSV.`);
+  });
+  clearSel.addEventListener("click", () => {
+    selected.clear();
+    resultsEl.querySelectorAll("input[data-select]").forEach((b) => { b.checked = false; b.closest(".result").classList.remove("is-selected"); });
+    updateSelection();
+    say("Selection cleared.");
+    qInput.focus();
+  });
+
+  // ---- quote check ---------------------------------------------------------------
+  const vForm = $("verify-form"), vQuote = $("verify-quote"), vResult = $("verify-result"), vError = $("verify-error");
+
+  function where(c) {
+    return [Q.breadcrumb(c), c.pages ? Q.pagesLabel(c.pages, true) : null].filter(Boolean).join(", ");
+  }
+
+  function sourceActions(text, c, label) {
+    const doc = docs.get(c.document_id);
+    const copy = h("button", { type: "button", class: "button secondary small", "data-copy": "reference" }, "Copy with reference", h("span", { class: "vh" }, label ? ` (${label})` : ""));
+    copy.addEventListener("click", () => doCopy(copy, Q.quotationWithReference(text, c, doc), "Quote and reference copied."));
+    return h("div", { class: "result-actions" }, copy,
+      c.url ? h("a", { href: c.url, target: "_blank", rel: "noopener" }, "Open in the source", h("span", { class: "vh" }, " (opens in a new tab)")) : null);
+  }
+
+  function renderVerdict(v) {
+    if (v.found) {
+      const items = v.matches.map((m, i) => h("li", { "data-match": "" },
+        h("p", {}, h("strong", {}, where(m.citation)), `, characters ${m.source_offsets[0]}–${m.source_offsets[1]}.`),
+        m.identical ? null : [h("p", {}, "Only spacing, quote marks, dashes or bullets differ. The source reads:"),
+          h("blockquote", { class: "quote" }, m.text)],
+        sourceActions(m.text, m.citation, `place ${i + 1}`)));
+      return h("div", { class: "verdict found", "data-verdict": "found" },
+        h("h3", { tabindex: "-1" }, "Found word for word"),
+        h("p", {}, v.matches.length === 1 ? "The quote stands exactly in one place:" : `The quote stands exactly in ${v.matches.length} places:`),
+        h("ul", {}, items));
+    }
+    if (!v.closest) {
+      return h("div", { class: "verdict not-found", "data-verdict": "not-found" },
+        h("h3", { tabindex: "-1" }, "Not found in the guidance"),
+        h("p", {}, "This quote is not in the documents, and no passage is close to it. Check where it came from before using it."));
+    }
+    const c = v.closest;
+    const diff = h("p", { class: "diff", "data-diff": "" });
+    c.differences.forEach((d, i) => {
+      if (i) diff.append(" ");
+      if (d.op === "equal") diff.append(d.source);
+      if (d.op === "changed" || d.op === "inserted") diff.append(h("del", {}, h("span", { class: "vh" }, "[your quote has: "), d.quote, h("span", { class: "vh" }, "]")));
+      if (d.op === "changed") diff.append(" ");
+      if (d.op === "changed" || d.op === "deleted") diff.append(h("ins", {}, h("span", { class: "vh" }, "[the source has: "), d.source, h("span", { class: "vh" }, "]")));
+    });
+    const changes = c.differences.filter((d) => d.op !== "equal").length;
+    return h("div", { class: "verdict not-found", "data-verdict": "closest" },
+      h("h3", { tabindex: "-1" }, "Not found word for word"),
+      h("p", {}, `The closest passage is in ${where(c.citation)} (${Math.round(c.similarity * 100)}% of the words match). `,
+        changes === 1 ? "There is 1 difference:" : `There are ${changes} differences:`),
+      h("p", { class: "legend" }, h("del", {}, "Struck through"), ": in your quote, not in the source. ",
+        h("ins", {}, "Underlined"), ": in the source, not in your quote."),
+      diff,
+      h("h4", {}, "The source reads"),
+      h("blockquote", { class: "quote", "data-source-text": "" }, c.text),
+      sourceActions(c.text, c.citation));
+  }
+
+  vForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const quote = vQuote.value;
+    if (!quote.trim()) {
+      vError.hidden = false;
+      vError.replaceChildren(h("span", { class: "vh" }, "Error: "), "Paste a quote to check.");
+      vQuote.setAttribute("aria-invalid", "true");
+      vQuote.setAttribute("aria-describedby", "verify-error");
+      vQuote.focus();
+      return;
+    }
+    vError.hidden = true;
+    vQuote.removeAttribute("aria-invalid");
+    vQuote.removeAttribute("aria-describedby");
+    vResult.replaceChildren(h("p", {}, "Checking the quote…"));
+    try {
+      const resp = await fetch(API + "/v1/verify", {
+        method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify({ quote }),
+      });
+      if (!resp.ok) throw new Error(await Q.problemMessage(resp));
+      vResult.replaceChildren(renderVerdict(await resp.json()));
+    } catch (err) {
+      vResult.replaceChildren(h("div", { class: "verdict not-found", "data-verdict": "error" },
+        h("h3", { tabindex: "-1" }, "The quote could not be checked"), h("p", {}, err.message || "The service could not be reached.")));
+    }
+  });
+
+  // ---- wiring ----------------------------------------------------------------------
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const s = formState(1);
+    history.pushState(s, "", stateUrl(s));
+    search(s, { focus: true });
+  });
+  docSelect.addEventListener("change", () => loadSections(docSelect.value, "").catch(() => {}));
+
+  async function applyState(s, opts) {
+    qInput.value = s.q;
+    docSelect.value = s.document_id;
+    kindSelect.value = s.kind;
+    await loadSections(s.document_id, s.section).catch(() => {});
+    if (s.q || s.document_id || s.section || s.kind) await search(s, opts);
+    else { area.hidden = true; lastState = null; }
+  }
+
+  window.addEventListener("popstate", () => applyState(readState(), { focus: true }));
+
+  loadDocuments()
+    .catch(() => say("The list of documents could not be loaded."))
+    .then(() => applyState(readState()));
+  updateSelection();
+})();
