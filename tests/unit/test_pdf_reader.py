@@ -3,6 +3,7 @@ test session) and on broken copies of them."""
 
 from __future__ import annotations
 
+import collections
 import os
 import re
 import sys
@@ -231,6 +232,37 @@ def test_paragraphs_are_single_lines_and_lines_join_cleanly():
     assert "well-being" in lac and "well- being" not in lac and "looked- after" not in lac
     assert "providers of post-16 Education" in parse(KCSIE).text
     assert "’" in parse(CSC).text  # curly quotes kept
+
+
+def split_words(text: str, vocab) -> set[str]:
+    """Pairs "adv ice" whose join is a word of the corpus while one half is not
+    (or is rare): words pypdf split where the print has no space."""
+    found = set()
+    tokens = list(re.finditer(r"[A-Za-z]+", text))
+    for a, b in zip(tokens, tokens[1:]):
+        if text[a.end():b.start()] == " ":
+            left, right = a.group().lower(), b.group().lower()
+            if len(left + right) > 3 and vocab[left + right] and min(vocab[left], vocab[right]) <= 2:
+                found.add(f"{a.group()} {b.group()}")
+    return found
+
+
+def test_words_are_spaced_as_printed():
+    texts = {name: parse(name).text for name in ALL}
+    vocab = collections.Counter(w.lower() for t in texts.values() for w in re.findall(r"[A-Za-z]+", t))
+    found = set().union(*(split_words(t, vocab) for t in texts.values()))
+    # 17 before the reader measured the gaps ("St able", "adv ice", "I nformal", "A c hild"…);
+    # these three are real pairs of words
+    assert found == {"flow chart", "in sight", "a waiting"}
+    csc = texts[CSC]
+    assert "set out in Stable Homes, Built on Love" in csc and "This advice sets out" in csc
+    assert "a) Informal kinship care" in csc and "multi-agency expectations" in csc
+    kcsie = texts[KCSIE]
+    assert "204. A child or young person being lesbian" in kcsie and "Governing bodies and" in kcsie
+    assert "guidance makes clear" in texts[CME] and "practitioner’s guidance" in texts[CME]
+    # genuine spaces stay, and a space missing in the print stays missing
+    assert "attendance at the other school" in texts[CME] and "maintain a reasonable standard" in csc
+    assert "subject to a section128 direction" in kcsie
 
 
 def test_list_items_keep_their_bullets():

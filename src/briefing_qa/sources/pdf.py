@@ -18,6 +18,7 @@ import pypdf
 
 from ..errors import SourceError
 from ..structure import DocumentBuilder, clean_inline
+from .pdf_layout import Junction, Pen, junctions, respace
 
 _BOLD = re.compile(r"bold|black|heavy|semibold", re.IGNORECASE)
 _MARKER = re.compile(r"\s*\d{1,3}(?:[,–-]\d{1,3})*")  # "3", "4,5"
@@ -73,7 +74,7 @@ def read_pdf(path: Path) -> DocumentBuilder:
         reader = pypdf.PdfReader(path)
         if reader.is_encrypted and not _decrypt(reader):
             raise SourceError(str(path), "encrypted PDF")
-        pages = [_page_lines(_runs(page), n) for n, page in enumerate(reader.pages, 1)]
+        pages = [_page_lines(*_runs(page), n) for n, page in enumerate(reader.pages, 1)]
         heights = [float(page.mediabox.height) for page in reader.pages]
         outline, title = _outline(reader), _meta_title(reader)
     except SourceError:
@@ -139,11 +140,12 @@ def _runs(page) -> list[tuple]:
             bold = bool(_BOLD.search(str((font or {}).get("/BaseFont", ""))))
             runs.append((text, abs(size or 0) * scale, x, y, bold))
 
-    page.extract_text(visitor_text=visit)
-    return runs
+    pen = Pen(page)
+    page.extract_text(visitor_text=visit, visitor_operand_before=pen)
+    return runs, junctions(pen.pieces)
 
 
-def _page_lines(runs: list[tuple], page: int) -> list[_Line]:
+def _page_lines(runs: list[tuple], found: list[Junction], page: int) -> list[_Line]:
     rows, row = [], []
     for run in runs:
         for i, part in enumerate(run[0].split("\n")):
@@ -152,7 +154,34 @@ def _page_lines(runs: list[tuple], page: int) -> list[_Line]:
                 row = []
             if part:
                 row.append((part, *run[1:]))
-    return [_line(r, page) for r in [*rows, row]]
+    by_y = collections.defaultdict(list)  # junctions by baseline
+    for j in found:
+        by_y[round(j.y)].append(j)
+    rows = _rejoin([*rows, row], by_y)
+    lines = [_line(r, page) for r in rows]
+    for r, line in zip(rows, lines):  # spaces as printed: a junction is on its baseline
+        here = [j for y in {round(run[3]) for run in r} for j in by_y.get(y, ())]
+        if here and not line.blank:
+            line.text = respace(line.text, here)
+    return lines
+
+
+def _rejoin(rows: list[list[tuple]], by_y: dict[int, list[Junction]]) -> list[list[tuple]]:
+    """Put back together a word pypdf broke over two lines ("A c" / "hild or"):
+    the print shows its two halves touching on one baseline."""
+    out: list[list[tuple]] = []
+    for row in rows:
+        prev = out[-1] if out else None
+        if prev and row and row[0][0][:1].isalpha():
+            text = "".join(r[0] for r in prev).rstrip()
+            here = [j for y in {round(r[3]) for r in prev + row} for j in by_y.get(y, ()) if not j.space]
+            if text[-1:].isalpha() and any(
+                    text.endswith(j.tail) and not text[-len(j.tail) - 1:-len(j.tail)].isalpha()
+                    and re.match(rf"{re.escape(j.head)}(?![^\W\d_])", row[0][0]) for j in here):
+                out[-1] = [*prev[:-1], (prev[-1][0].rstrip(), *prev[-1][1:]), *row]
+                continue
+        out.append(row)
+    return out
 
 
 def _line(runs: list[tuple], page: int) -> _Line:
