@@ -144,12 +144,20 @@ class OnnxEmbedder:
         self._untruncated = Tokenizer.from_file(str(p / "tokenizer.json"))
         self._untruncated.no_truncation()
         self._untruncated.no_padding()
-        self._fits_lock = threading.Lock()
+        # Questions that arrive while one is being encoded are encoded
+        # together next: one run for several costs far less than one each.
+        self.batching = os.environ.get("BRIEFING_QA_ONNX_BATCHING", "1") != "0"
+        self._batcher = _Batcher(self._encode)
 
     def _probe_dimension(self) -> int:
         return int(self.embed(["dimension"]).shape[1])
 
     def embed(self, texts: list[str], progress: bool = False, batch_size: int = 32) -> np.ndarray:
+        if len(texts) == 1 and self.batching:
+            return self._batcher.embed_one(texts[0])[None, :]
+        return self._encode(texts, batch_size)
+
+    def _encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype="float32")
         out = []
@@ -172,6 +180,52 @@ class OnnxEmbedder:
 
     def fits(self, text: str) -> bool:
         return self.token_count(text) <= self.max_tokens
+
+
+class _Batcher:
+    """Adaptive micro-batching with no timer: the first caller to find the
+    encoder idle encodes everything that is waiting, itself included; the
+    others wait for their vector. An idle server adds no delay; under load,
+    the questions that arrive during one run form the next batch."""
+
+    MAX_BATCH = 16
+
+    def __init__(self, encode) -> None:
+        self.encode = encode
+        self.cv = threading.Condition()
+        self.pending: list[list] = []  # [text, vector or None, error or None]
+        self.busy = False
+        self.batches = 0
+        self.encoded = 0
+
+    def embed_one(self, text: str) -> np.ndarray:
+        slot = [text, None, None]
+        with self.cv:
+            self.pending.append(slot)
+            while slot[1] is None and slot[2] is None:
+                if self.busy:
+                    self.cv.wait()
+                    continue
+                self.busy = True
+                batch, self.pending = self.pending[: self.MAX_BATCH], self.pending[self.MAX_BATCH :]
+                self.cv.release()
+                try:
+                    try:
+                        vecs = self.encode([b[0] for b in batch])
+                        for b, v in zip(batch, vecs):
+                            b[1] = v
+                    except BaseException as exc:  # each waiter gets the error, not a hang
+                        for b in batch:
+                            b[2] = exc
+                finally:
+                    self.cv.acquire()
+                    self.busy = False
+                    self.batches += 1
+                    self.encoded += len(batch)
+                    self.cv.notify_all()
+        if slot[2] is not None:
+            raise slot[2]
+        return slot[1]
 
 
 _cache: dict[tuple[str, str], object] = {}

@@ -31,3 +31,17 @@ def test_server_encoder_is_onnx_and_falls_back_to_torch(briefing_index, tmp_path
     emb = load_query_embedder(default_model(), briefing_index, "onnx")
     assert isinstance(emb, OnnxEmbedder) and emb.path.parent == briefing_index / "encoder"
     assert not isinstance(load_query_embedder(default_model(), briefing_index, "torch"), OnnxEmbedder)
+
+
+def test_concurrent_questions_are_batched_and_each_gets_its_own_vector(briefing_index):
+    from concurrent.futures import ThreadPoolExecutor
+
+    onnx = OnnxEmbedder(default_model(), ensure(default_model(), briefing_index))
+    questions = [f"What should happen at case review number {i} about neglect and {w}?"
+                 for i, w in enumerate(["poverty", "housing", "schools", "police", "health", "consent"] * 8)]
+    alone = onnx._encode(questions)
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda q: onnx.embed([q])[0], questions))
+    assert np.allclose(np.vstack(got), alone, atol=1e-5)
+    b = onnx._batcher
+    assert b.encoded == len(questions) and b.batches < len(questions)  # some were encoded together
