@@ -4,6 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BQA := $(VENV)/bin/briefing-qa
 PYTHON ?= python3
+# Elsewhere than these machines (the Dockerfile), point pip at PyTorch's CPU
+# wheels, or torch==2.13.0 comes as the multi-GB CUDA build:
+#   make setup TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+TORCH_PIP_ARGS ?=
 
 .PHONY: setup setup-test serve index test test-unit lint bench clean
 
@@ -14,7 +18,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q $(TORCH_PIP_ARGS) torch==2.13.0
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
