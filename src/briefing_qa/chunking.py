@@ -28,6 +28,10 @@ def count_tokens(text: str) -> int:
 
 def context_prefix(doc: Document, path: tuple[str, ...], extra: str = "") -> str:
     """What an embedding sees before the text: "title › section path: "."""
+    # A top heading that repeats the document title (an abstract's title, a
+    # PDF's first bookmark) is said once.
+    while path and " ".join(path[0].split()).lower() == " ".join(doc.title.split()).lower():
+        path = path[1:]
     head = SEP.join((doc.title, *path))
     return f"{head}: {extra + ' … ' if extra else ''}"
 

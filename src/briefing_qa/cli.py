@@ -141,6 +141,72 @@ def ask(
             typer.echo(f"  {c.url}")
 
 
+@app.command("eval")
+def eval_(
+    file: Annotated[Path, typer.Argument(help="Questions, one JSON object a line (format of ../shared/eval/dev.jsonl)")],
+    index: IndexOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Score retrieval on a question file: hit@1, hit@5, MRR@10, section accuracy, abstentions."""
+    from .evaluate import evaluate, load_questions
+    from .service import Engine
+
+    try:
+        s = _settings(index=index)
+        questions = load_questions(file)
+        report = evaluate(Engine(s).load(), questions)
+    except BriefingQAError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{report.n_answerable} answerable, {report.n_out_of_scope} out of scope ({file})")
+    typer.echo(f"hit@1            {report.hit_at_1:.3f}")
+    typer.echo(f"hit@5            {report.hit_at_5:.3f}")
+    typer.echo(f"MRR@10           {report.mrr_at_10:.3f}")
+    typer.echo(f"section accuracy {report.section_accuracy:.3f}")
+    typer.echo(f"out of scope abstained on: {report.oos_abstained}/{report.n_out_of_scope}"
+               + (f" (answered: {', '.join(report.oos_answered)})" if report.oos_answered else ""))
+    typer.echo(f"answerable wrongly abstained on: {report.wrongly_abstained}"
+               + (f" ({', '.join(report.abstained_answerable)})" if report.abstained_answerable else ""))
+    typer.echo(f"missed at 5: {', '.join(report.missed_at_5) or 'none'}")
+    typer.echo(f"missed at 1: {', '.join(report.missed_at_1) or 'none'}")
+    typer.echo(f"wrong section: {', '.join(report.wrong_section) or 'none'}")
+    typer.echo(f"median ask latency: {report.median_ms:.1f} ms")
+
+
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (not tests): retrieval quality on public data sets.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("beir")
+def bench_beir(
+    folder: Annotated[Path, typer.Argument(help="A BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv")],
+    split: Annotated[str, typer.Option("--split", help="test or train")] = "test",
+    index: Annotated[Path | None, typer.Option("--index", help="Where to build its index (kept: vectors are reused by content hash) [default: build/bench/<name>]")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Also print the figures as JSON")] = False,
+) -> None:
+    """Index a BEIR folder with the service's own pipeline and retrieval; print nDCG@10 and recall@100."""
+    from .beir import run_beir
+    from .embedding import load_embedder
+
+    try:
+        s = _settings()
+        if split not in ("test", "train", "dev"):
+            from .errors import InvalidRequest
+
+            raise InvalidRequest(f"--split must be test or train, not {split!r}")
+        root = index or Path("build") / "bench" / folder.resolve().name
+        result = run_beir(folder, split, root, lambda: load_embedder(s.model), s, progress=True,
+                          log=lambda m: typer.echo(m, err=True))
+    except BriefingQAError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    typer.echo(f"{folder.name} {split}: {result['queries']} queries, {result['documents']} documents, "
+               f"{result['chunks']} chunks; recall@100={result['recall@100']:.4f} nDCG@10={result['ndcg@10']:.4f}")
+
+
 def main() -> None:
     try:
         app()

@@ -113,6 +113,20 @@ def ingest(paths: list[Path], settings: Settings, embedder: Callable[[], Embedde
         report.seconds = time.perf_counter() - t0
         return report  # nothing readable: keep serving what there was
 
+    build_version(docs, settings, embedder, prev, set(report.parsed), report, files_by_id, progress)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def build_version(docs: list[Document], settings: Settings, embedder: Callable[[], Embedder],
+                  prev: store.StoredIndex | None, parsed: set[str], report: IngestReport,
+                  files: dict[str, Path] | None = None, progress: bool = False) -> None:
+    """Chunk, embed and write a new index version of `docs` into settings.index.
+    Documents not in `parsed` keep their chunks from `prev`; any chunk whose
+    embedded text was embedded before keeps its vector. (Also used by the
+    BEIR benchmark, so it measures exactly this pipeline.)"""
+    root = settings.index
+    model = model_name(settings.model)
     # Chunks of unchanged documents are reused as they are.
     prev_chunks: dict[str, list[tuple[Chunk, str, int]]] = {}
     if prev:
@@ -123,7 +137,7 @@ def ingest(paths: list[Path], settings: Settings, embedder: Callable[[], Embedde
     hashes: list[str] = []
     sources: list[int | None] = []  # previous vector row, or None to embed
     for doc in docs:
-        if doc.id not in report.parsed and doc.id in prev_chunks:
+        if doc.id not in parsed and doc.id in prev_chunks:
             for c, h, i in prev_chunks[doc.id]:
                 chunks.append(c)
                 hashes.append(h)
@@ -172,10 +186,8 @@ def ingest(paths: list[Path], settings: Settings, embedder: Callable[[], Embedde
         "documents": {d.id: {"path": d.path, "sha256": d.sha256} for d in docs},
     }
     folder = store.write_version(root, manifest, docs, chunks, hashes, vectors, lambda f: build_lexical(f, rows),
-                                 files=files_by_id)
+                                 files=files)
     report.version = folder.name
-    report.seconds = time.perf_counter() - t0
-    return report
 
 
 def _unique(doc_id: str, seen: set[str]) -> str:

@@ -73,3 +73,82 @@ class LexicalIndex:
     @property
     def num_docs(self) -> int:
         return self.searcher.num_docs
+
+
+# -- abbreviations mined from the corpus ------------------------------------
+# "child sexual exploitation (CSE)", "Local Safeguarding Children Board
+# (LSCB)", "serious case reviews (SCRs)": a bracketed short form after the
+# words it abbreviates (Schwartz & Hearst 2003, simplified).
+_ABBR = re.compile(r"\(\s*([A-Z][A-Za-z&]{1,9}?)(s?)\s*\)")
+
+
+def _long_form(before: str, abbr: str) -> str | None:
+    """The shortest tail of `before` whose letters spell `abbr` in order, the
+    first letter at the start of a word."""
+    letters = [c.lower() for c in abbr if c.isalnum()]
+    if len(letters) < 2 or sum(c.isupper() for c in abbr) < 2:
+        return None
+    ws = re.findall(r"[A-Za-z][A-Za-z'’-]*", before)[-(len(letters) + 4):]
+    if not ws:
+        return None
+    text = " ".join(ws).lower()
+    li = len(letters) - 1
+    i = len(text) - 1
+    while li >= 0:
+        c = letters[li]
+        while i >= 0 and (text[i] != c or (li == 0 and i > 0 and text[i - 1] not in " -")):
+            i -= 1
+        if i < 0:
+            return None
+        li -= 1
+        i -= 1
+    start = i + 1
+    form = " ".join(ws)[start:]
+    n = len(form.split())
+    if n < 2 or n > len(letters) + 2 or not form[:1].isalpha():
+        return None
+    return form
+
+
+def mine_abbreviations(texts) -> dict[str, str]:
+    """ABBR -> its commonest long form, from "long form (ABBR)" in `texts`."""
+    found: dict[str, dict[str, int]] = {}
+    for text in texts:
+        for m in _ABBR.finditer(text):
+            abbr = m.group(1)
+            form = _long_form(text[max(0, m.start() - 160) : m.start()], abbr)
+            if form:
+                forms = found.setdefault(abbr, {})
+                key = form.lower()
+                forms[key] = forms.get(key, 0) + 1
+    return {a: max(forms, key=lambda f: (forms[f], -len(f))) for a, forms in found.items()}
+
+
+# -- British and American spellings ------------------------------------------
+# (where, American, British): suffix or prefix rewrites, tried both ways. They
+# over-generate on purpose: the retriever keeps only variants its corpus uses.
+_SPELLING = (
+    ("suffix", "ization", "isation"), ("suffix", "izations", "isations"), ("suffix", "ize", "ise"),
+    ("suffix", "izes", "ises"), ("suffix", "ized", "ised"), ("suffix", "izing", "ising"), ("suffix", "yze", "yse"),
+    ("suffix", "yzed", "ysed"), ("suffix", "or", "our"), ("suffix", "ors", "ours"), ("suffix", "oral", "oural"),
+    ("suffix", "er", "re"), ("suffix", "ers", "res"), ("suffix", "ense", "ence"), ("suffix", "og", "ogue"),
+    ("suffix", "ogs", "ogues"), ("suffix", "eling", "elling"), ("suffix", "eled", "elled"),
+    ("suffix", "program", "programme"), ("suffix", "programs", "programmes"), ("suffix", "gment", "gement"),
+    ("prefix", "ped", "paed"), ("prefix", "fet", "foet"), ("prefix", "hem", "haem"), ("prefix", "anem", "anaem"),
+    ("prefix", "anest", "anaest"), ("prefix", "esth", "aesth"), ("prefix", "enroll", "enrol"), ("prefix", "fulfill", "fulfil"),
+    ("prefix", "gray", "grey"), ("prefix", "mom", "mum"),
+)
+
+
+def spelling_variants(word: str) -> set[str]:
+    """Other spellings of `word` (American <-> British) by rule."""
+    w = word.lower()
+    out = set()
+    for where, us, gb in _SPELLING:
+        for a, b in ((us, gb), (gb, us)):
+            if where == "suffix" and w.endswith(a) and len(w) > len(a) + 2:
+                out.add(w[: len(w) - len(a)] + b)
+            elif where == "prefix" and w.startswith(a) and len(w) > len(a) + 2:
+                out.add(b + w[len(a):])
+    out.discard(w)
+    return out

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .citations import cite
 from .embedding import Embedder
-from .lexical import LexicalIndex, phrases, words
+from .lexical import DEFAULT_BOOSTS, LexicalIndex, mine_abbreviations, phrases, spelling_variants, words
 from .records import Chunk, Passage
 from .store import StoredIndex
 from .structure import sentence_spans
 
 RRF_K = 60
+# Share of the shorter passage's word 4-grams found in the other: near-duplicates.
+NEAR_DUPLICATE = 0.8
 CANDIDATES = 100
 # Below this cosine similarity of the best chunk, the documents are taken not
 # to answer the question (calibrated on the dev questions; see docs/evaluation.md).
@@ -54,48 +56,170 @@ def query_terms(text: str) -> set[str]:
     return {_stem(w) for w in words(text) if w.lower() not in _STOP}
 
 
+@dataclass(frozen=True)
+class Options:
+    """How ask() ranks. The defaults are the measured best (docs/evaluation.md);
+    the fields exist so bench/ablation.py can switch each step off."""
+
+    fusion: str = "rrf"  # "rrf" (reciprocal rank) or "convex" (weighted, min-max normalised scores)
+    dense_weight: float = 0.5  # share of the dense list in the fusion
+    rrf_k: int = 60
+    boosts: dict = field(default_factory=lambda: dict(DEFAULT_BOOSTS))
+    abbreviations: bool = False  # expand corpus-mined short/long forms in the question
+    spelling: bool = False  # add the corpus's spelling of American/British variants
+    sentence_lexical: float = 0.0  # weight of the best sentence's query-term coverage
+    sentence_dense: float = 0.0  # weight of the best sentence's cosine (needs sentence vectors)
+    rerank_depth: int = 30  # how many fused candidates sentence scores re-rank
+    dedupe: bool = False  # near-duplicates: show the first occurrence, cite the others
+
+
 class Retriever:
     def __init__(self, stored: StoredIndex, embedder: Embedder, lexical: LexicalIndex,
-                 abstain_cosine: float = ABSTAIN_COSINE) -> None:
+                 abstain_cosine: float = ABSTAIN_COSINE, options: Options | None = None, **overrides) -> None:
         self.stored = stored
         self.embedder = embedder
         self.lexical = lexical
         self.chunks = stored.chunks
         self.documents = stored.documents
         self.abstain_cosine = abstain_cosine
+        self.options = replace(options or Options(), **overrides)
         self._vectors = stored.vector_array()
+        self._shingle_cache: dict[int, set] = {}
+        self._chunk_index = {c.id: i for i, c in enumerate(self.chunks)}
         # Document frequency of stems over chunks, for highlight weights.
         df: dict[str, int] = {}
+        vocab: set[str] = set()
         for c in self.chunks:
-            for t in query_terms(c.text):
+            ws = words(c.text)
+            vocab.update(w.lower() for w in ws)
+            for t in {_stem(w) for w in ws if w.lower() not in _STOP}:
                 df[t] = df.get(t, 0) + 1
         n = max(1, len(self.chunks))
         self._idf = {t: math.log(1 + n / f) for t, f in df.items()}
         self._default_idf = math.log(1 + n)
+        self._vocab = vocab
+        self._abbr: dict[str, str] = {}
+        self._long: dict[str, str] = {}
+        if self.options.abbreviations:
+            self._abbr = mine_abbreviations(d.text for d in self.documents.values())
+            self._long = {v: k for k, v in self._abbr.items()}
+        # Sentence vectors, when the index has them: rows of one matrix, with
+        # the chunk each sentence belongs to.
+        self._sent_vecs, self._sent_owner, self._sent_first = _sentence_table(stored)
 
-    # -- ask ---------------------------------------------------------------
-    def ask(self, question: str, top_k: int = 5, document_ids: list[str] | None = None, base_url: str = "") -> AskResult:
-        allowed = self._allowed(document_ids)
-        if not self.chunks or (allowed is not None and not allowed):
-            return AskResult(True, [], 0.0)
-        qv = self.embedder.embed([question])[0]
+    # -- query expansion -----------------------------------------------------
+    def expansions(self, question: str) -> list[str]:
+        """Extra words for the question: the long form of a short form it uses
+        (and the other way round), and the corpus's spelling of its words."""
+        extra: list[str] = []
+        if self._abbr:
+            for w in re.findall(r"[A-Za-z][A-Za-z&]+", question):
+                key = w[:-1] if w.endswith("s") and w[:-1] in self._abbr else w
+                if key in self._abbr or (key.upper() in self._abbr and key.lower() not in self._vocab):
+                    extra.append(self._abbr.get(key) or self._abbr[key.upper()])
+            fq = " " + " ".join(words(question)).lower() + " "
+            for form, abbr in self._long.items():
+                if " " + form + " " in fq or " " + form + "s " in fq:
+                    extra.append(abbr)
+        if self.options.spelling:
+            for w in words(question):
+                lw = w.lower()
+                if lw in _STOP:
+                    continue
+                extra += [v for v in spelling_variants(lw) if v in self._vocab and v != lw]
+        return extra
+
+    # -- ranking -----------------------------------------------------------
+    def rank(self, question: str, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """Chunks (index, score), best first: what ask() turns into passages."""
+        return self._rank(question, allowed)[0]
+
+    def _rank(self, question: str, allowed: set[int] | None = None):
+        o = self.options
+        extra = self.expansions(question)
+        abbr_extra = [e for e in extra if " " in e] if self._abbr else []
+        qtext = question + (" (" + "; ".join(abbr_extra) + ")" if abbr_extra else "")
+        qv = self.embedder.embed([qtext])[0]
         cos = self._vectors @ qv
         if allowed is not None:
             mask = np.full(len(cos), -np.inf, dtype="float32")
             idx = np.fromiter(allowed, dtype=np.int64)
             mask[idx] = cos[idx]
             cos = mask
-        dense = np.argsort(-cos)[:CANDIDATES]
-        dense = [int(i) for i in dense if np.isfinite(cos[i])]
-        lex = [i for i, _ in self.lexical.search(question.replace('"', " "), CANDIDATES * 3) if allowed is None or i in allowed][:CANDIDATES]
+        n_cand = min(CANDIDATES, len(cos))
+        top = np.argpartition(-cos, n_cand - 1)[:n_cand] if n_cand < len(cos) else np.arange(len(cos))
+        dense = [int(i) for i in top[np.argsort(-cos[top])] if np.isfinite(cos[i])]
+        lq = (question + " " + " ".join(extra)).replace('"', " ")
+        lex_hits = [(i, sc) for i, sc in self.lexical.search(lq, CANDIDATES * 3, boosts=o.boosts)
+                    if allowed is None or i in allowed][:CANDIDATES]
         fused: dict[int, float] = {}
-        for rank, i in enumerate(dense):
-            fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank + 1)
-        for rank, i in enumerate(lex):
-            fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank + 1)
-        order = sorted(fused, key=lambda i: -fused[i])
+        wd, wl = o.dense_weight, 1.0 - o.dense_weight
+        if o.fusion == "convex":
+            if dense:
+                hi, lo = float(cos[dense[0]]), float(cos[dense[-1]])
+                for i in dense:
+                    fused[i] = wd * (float(cos[i]) - lo) / max(1e-6, hi - lo)
+            if lex_hits:
+                hi, lo = lex_hits[0][1], lex_hits[-1][1]
+                for i, sc in lex_hits:
+                    fused[i] = fused.get(i, 0.0) + wl * (sc - lo) / max(1e-6, hi - lo)
+        else:
+            for rank, i in enumerate(dense):
+                fused[i] = fused.get(i, 0.0) + 2 * wd / (o.rrf_k + rank + 1)
+            for rank, (i, _) in enumerate(lex_hits):
+                fused[i] = fused.get(i, 0.0) + 2 * wl / (o.rrf_k + rank + 1)
+        order = sorted(fused.items(), key=lambda kv: -kv[1])
+        if o.sentence_lexical > 0 or (o.sentence_dense > 0 and self._sent_vecs is not None):
+            order = self._rerank(order, question + " " + " ".join(extra), qv)
         best = float(cos[dense[0]]) if dense else 0.0
-        passages = self._passages(order, fused, top_k, question, base_url, mode="sentence")
+        return order, best
+
+    def _rerank(self, order: list[tuple[int, float]], question: str, qv: np.ndarray) -> list[tuple[int, float]]:
+        """Re-rank the head of the fused list with each candidate's best
+        sentence: the share of the question's idf-weighted terms one sentence
+        holds, and the best sentence cosine. Each feature is min-max scaled
+        over the head, as is the fused score, then weighted and summed."""
+        o = self.options
+        head, tail = order[: o.rerank_depth], order[o.rerank_depth :]
+        if len(head) < 2:
+            return order
+        score = _minmax(np.array([sc for _, sc in head]))
+        if o.sentence_lexical > 0:
+            terms = query_terms(_strip_quotes(question))
+            total = sum(self._weight(t) for t in terms) or 1.0
+            feat = np.zeros(len(head))
+            for k, (i, _) in enumerate(head):
+                text = self.chunks[i].text
+                best = 0.0
+                for s, e in sentence_spans(text):
+                    st = query_terms(text[s:e])
+                    best = max(best, sum(self._weight(t) for t in terms & st) / total)
+                feat[k] = best
+            score = score + o.sentence_lexical * feat
+        if o.sentence_dense > 0 and self._sent_vecs is not None:
+            feat = np.zeros(len(head))
+            for k, (i, _) in enumerate(head):
+                a, b = self._sent_first[i], self._sent_first[i + 1]
+                feat[k] = float(np.max(self._sent_vecs[a:b] @ qv)) if b > a else float(self._vectors[i] @ qv)
+            score = score + o.sentence_dense * _minmax(feat)
+        ranked = sorted(zip([i for i, _ in head], score.tolist()), key=lambda kv: -kv[1])
+        floor = min(sc for _, sc in ranked)
+        # The tail keeps its order, below the head.
+        return ranked + [(i, floor - 1e-6 * (k + 1)) for k, (i, _) in enumerate(tail)]
+
+    def set_sentence_vectors(self, vectors: np.ndarray, owner: np.ndarray) -> None:
+        """Sentence vectors (normalised rows) and the chunk index of each row,
+        rows grouped by chunk in chunk order."""
+        self._sent_vecs, self._sent_owner, self._sent_first = _sentence_arrays(vectors, owner, len(self.chunks))
+
+    # -- ask ---------------------------------------------------------------
+    def ask(self, question: str, top_k: int = 5, document_ids: list[str] | None = None, base_url: str = "") -> AskResult:
+        allowed = self._allowed(document_ids)
+        if not self.chunks or (allowed is not None and not allowed):
+            return AskResult(True, [], 0.0)
+        ranked, best = self._rank(question, allowed)
+        fused = dict(ranked)
+        passages = self._passages([i for i, _ in ranked], fused, top_k, question, base_url, mode="sentence")
         return AskResult(best < self.abstain_cosine, passages, best)
 
     # -- search ------------------------------------------------------------
@@ -141,10 +265,22 @@ class Retriever:
                     continue
             key = fold(c.text)
             if key in seen_text:
-                seen_text[key]["also"].append(c)
+                seen_text[key]["also"].append((c.document_id, c.section_id, c.start, c.end))
                 continue
+            if merge and self.options.dedupe:
+                dup = next((p for p in picked if self._near_duplicate(c, p)), None)
+                if dup is not None:
+                    where = (c.document_id, c.section_id, c.start, c.end)
+                    if c.document_id == dup["doc"] and c.start < dup["start"] and dup["first"] == dup["last"]:
+                        # Show the first occurrence; cite the repeat.
+                        dup["also"].append((dup["doc"], dup["section"], dup["start"], dup["end"]))
+                        dup.update(section=c.section_id, first=c.ordinal, last=c.ordinal, start=c.start, end=c.end,
+                                   kind=c.kind, chunk=i)
+                    else:
+                        dup["also"].append(where)
+                    continue
             entry = {"doc": c.document_id, "section": c.section_id, "first": c.ordinal, "last": c.ordinal,
-                     "start": c.start, "end": c.end, "score": scores[i], "kind": c.kind, "also": []}
+                     "start": c.start, "end": c.end, "score": scores[i], "kind": c.kind, "also": [], "chunk": i}
             seen_text[key] = entry
             picked.append(entry)
             if len(picked) >= top_k:
@@ -155,13 +291,36 @@ class Retriever:
             doc = self.documents[p["doc"]]
             quote = doc.text[p["start"] : p["end"]]
             hl = self._sentence_highlights(quote, terms) if mode == "sentence" else self._term_highlights(quote, query, terms)
-            also = tuple(cite(self.documents[a.document_id], a.section_id, a.start, a.end, base_url) for a in p["also"])
+            also = tuple(cite(self.documents[d], sec, a, b, base_url) for d, sec, a, b in p["also"])
             out.append(Passage(
                 id=f"{doc.id}:{p['start']}-{p['end']}", rank=rank, score=round(float(p["score"]), 6), quote=quote,
                 highlights=tuple(hl), kind=p["kind"], source_offsets=(p["start"], p["end"]),
                 citation=cite(doc, p["section"], p["start"], p["end"], base_url), also_in=also,
             ))
         return out
+
+    def _shingles(self, i: int) -> set:
+        got = self._shingle_cache.get(i)
+        if got is None:
+            ws = [w.lower() for w in words(self.chunks[i].text)]
+            got = {tuple(ws[k : k + 4]) for k in range(max(1, len(ws) - 3))}
+            if len(self._shingle_cache) > 50_000:
+                self._shingle_cache.clear()
+            self._shingle_cache[i] = got
+        return got
+
+    def _near_duplicate(self, c: Chunk, p: dict) -> bool:
+        """The same text standing elsewhere (Keeping children safe in education
+        repeats Part one in Annex A; summaries restate chapters): most of the
+        shorter one's word 4-grams are in the other."""
+        if p["doc"] == c.document_id and p["section"] == c.section_id:
+            return False
+        a, b = self._shingles(p["chunk"]), self._shingles(self._index_of(c))
+        small = min(len(a), len(b))
+        return small >= 6 and len(a & b) / small >= NEAR_DUPLICATE
+
+    def _index_of(self, c: Chunk) -> int:
+        return self._chunk_index[c.id]
 
     def _weight(self, term: str) -> float:
         return self._idf.get(term, self._default_idf)
@@ -211,6 +370,39 @@ def _fold_offsets(quote: str, spans: list[tuple[int, int]]) -> list[tuple[int, i
         prev_space = is_space
     mapping.append(len(quote))
     return [(mapping[min(s, len(mapping) - 1)], mapping[min(e, len(mapping) - 1)]) for s, e in spans]
+
+
+def sentence_texts(chunks: list[Chunk]) -> tuple[list[str], list[int]]:
+    """What sentence vectors embed: each sentence of each chunk behind the
+    chunk's context prefix ("title › section: "), and the chunk it is in."""
+    texts, owner = [], []
+    for i, c in enumerate(chunks):
+        prefix = c.context[: len(c.context) - len(c.text)] if c.context.endswith(c.text) else ""
+        for s, e in sentence_spans(c.text):
+            if e - s >= 12:  # not a bare number or heading fragment
+                texts.append(prefix + c.text[s:e])
+                owner.append(i)
+    return texts, owner
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    lo, hi = float(np.min(x)), float(np.max(x))
+    return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
+
+
+def _sentence_arrays(vectors: np.ndarray, owner: np.ndarray, n_chunks: int):
+    owner = np.asarray(owner, dtype=np.int64)
+    first = np.searchsorted(owner, np.arange(n_chunks + 1), side="left")
+    return np.asarray(vectors, dtype="float32"), owner, first
+
+
+def _sentence_table(stored: StoredIndex):
+    """The index's sentence vectors, if it has them (see store.py)."""
+    sent = getattr(stored, "sentences", None)
+    if sent is None:
+        return None, None, None
+    vectors, owner = sent
+    return _sentence_arrays(vectors, owner, len(stored.chunks))
 
 
 def _strip_quotes(q: str) -> str:

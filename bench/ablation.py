@@ -1,0 +1,136 @@
+"""Ablations: each retrieval step switched on in turn, on the dev questions
+(full corpus) and on SciFact train (tuning) or test (reporting).
+
+    .venv/bin/python bench/ablation.py dev --index build/idx
+    .venv/bin/python bench/ablation.py scifact --split train
+    .venv/bin/python bench/ablation.py grid --split train      # fusion weights etc.
+
+Both indexes must exist (`briefing-qa ingest --index build/idx` and
+`briefing-qa bench beir ../shared/bench/scifact` build them). Sentence
+vectors are read from the index when it has them, else embedded once and
+cached under build/sentcache/ (keyed by the embedded text's hash)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from briefing_qa import store  # noqa: E402
+from briefing_qa.beir import load_qrels, load_queries, score_run  # noqa: E402
+from briefing_qa.embedding import load_embedder  # noqa: E402
+from briefing_qa.evaluate import evaluate, load_questions  # noqa: E402
+from briefing_qa.lexical import LexicalIndex  # noqa: E402
+from briefing_qa.retrieval import Options, Retriever  # noqa: E402
+from briefing_qa.settings import default_model  # noqa: E402
+
+SCIFACT = ROOT.parent / "shared" / "bench" / "scifact"
+DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+
+STOCK = Options(fusion="rrf", dense_weight=0.5)
+# The steps, in the order they were tried; each adds to the one before.
+STEPS = [
+    ("core: RRF(dense, BM25)", {}),
+    ("+ convex fusion", dict(fusion="convex")),
+    ("+ abbreviations", dict(abbreviations=True)),
+    ("+ spellings", dict(spelling=True)),
+    ("+ sentence terms re-rank", dict(sentence_lexical=0.3)),
+    ("+ sentence vectors re-rank", dict(sentence_dense=0.5)),
+    ("+ near-duplicates folded", dict(dedupe=True)),
+]
+
+
+def sentence_vectors(retriever: Retriever, embedder, cache: Path):
+    """(vectors, owner) for every sentence of every chunk, embedded as
+    'context prefix + sentence'; cached by text hash."""
+    from briefing_qa.retrieval import sentence_texts
+
+    texts, owner = sentence_texts(retriever.chunks)
+    keys = [hashlib.sha256(t.encode()).hexdigest()[:20] for t in texts]
+    cache.mkdir(parents=True, exist_ok=True)
+    kfile, vfile = cache / "keys.json", cache / "vectors.npy"
+    known: dict[str, int] = {}
+    old = None
+    if kfile.exists() and vfile.exists():
+        known = {k: i for i, k in enumerate(json.loads(kfile.read_text()))}
+        old = np.load(vfile, allow_pickle=False)
+    todo = [j for j, k in enumerate(keys) if k not in known]
+    vecs = np.zeros((len(texts), 384), dtype="float32")
+    for j, k in enumerate(keys):
+        if k in known:
+            vecs[j] = old[known[k]]
+    if todo:
+        print(f"embedding {len(todo)} sentences", file=sys.stderr)
+        vecs[todo] = embedder.embed([texts[j] for j in todo], progress=True)
+        all_keys = list(known) + [keys[j] for j in todo]
+        all_vecs = np.concatenate([old, vecs[todo]]) if old is not None else vecs[todo]
+        kfile.write_text(json.dumps(all_keys))
+        np.save(vfile, all_vecs, allow_pickle=False)
+    return vecs, np.asarray(owner)
+
+
+def open_retriever(root: Path, emb, opts: Options, sent=None) -> Retriever:
+    stored = store.read_index(root)
+    r = Retriever(stored, emb, LexicalIndex(stored.folder / "lexical"), options=opts)
+    if sent is not None and r._sent_vecs is None:
+        r.set_sentence_vectors(*sent)
+    return r
+
+
+def dev_row(root: Path, emb, opts: Options, sent) -> dict:
+    r = open_retriever(root, emb, opts, sent)
+    rep = evaluate(r, load_questions(DEV))
+    return {"hit@1": rep.hit_at_1, "hit@5": rep.hit_at_5, "MRR@10": rep.mrr_at_10, "section": rep.section_accuracy,
+            "oos": f"{rep.oos_abstained}/{rep.n_out_of_scope}", "wrong_abst": rep.wrongly_abstained,
+            "ms": rep.median_ms, "missed@1": " ".join(rep.missed_at_1)}
+
+
+def scifact_row(root: Path, emb, opts: Options, sent, split: str) -> dict:
+    r = open_retriever(root, emb, opts, sent)
+    t0 = time.perf_counter()
+    res = score_run(r, load_queries(SCIFACT), load_qrels(SCIFACT, split))
+    return {"nDCG@10": res["ndcg@10"], "R@100": res["recall@100"], "ms": 1000 * (time.perf_counter() - t0) / res["queries"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", choices=["dev", "scifact", "grid"])
+    ap.add_argument("--index", type=Path)
+    ap.add_argument("--split", default="train")
+    ap.add_argument("--only", type=int, default=None, help="run only the first N steps")
+    args = ap.parse_args()
+    emb = load_embedder(default_model())
+    root = args.index or (ROOT / ("build/idx" if args.what == "dev" else "build/bench/scifact"))
+    probe = open_retriever(root, emb, STOCK)
+    sent = None if probe._sent_vecs is not None else sentence_vectors(
+        probe, emb, ROOT / "build" / "sentcache" / ("dev" if args.what == "dev" else "scifact"))
+    if args.what == "grid":
+        grid(root, emb, sent, args.split)
+        return
+    opts = STOCK
+    for name, change in STEPS[: args.only]:
+        opts = replace(opts, **change)
+        row = dev_row(root, emb, opts, sent) if args.what == "dev" else scifact_row(root, emb, opts, sent, args.split)
+        print(json.dumps({"step": name, **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}}),
+              flush=True)
+
+
+def grid(root: Path, emb, sent, split: str) -> None:
+    """Fusion weight and re-rank weights on SciFact (train only)."""
+    base = Options(fusion="convex", abbreviations=True, spelling=True)
+    for fusion, wd in [("rrf", 0.5), ("convex", 0.3), ("convex", 0.4), ("convex", 0.5), ("convex", 0.6)]:
+        row = scifact_row(root, emb, replace(base, fusion=fusion, dense_weight=wd), sent, split)
+        print(json.dumps({"fusion": fusion, "dense_weight": wd, **row}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
