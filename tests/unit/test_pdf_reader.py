@@ -265,6 +265,26 @@ def test_words_are_spaced_as_printed():
     assert "subject to a section128 direction" in kcsie
 
 
+def test_tables_are_one_block_with_a_row_a_line():
+    kcsie = parse(KCSIE)
+    block = block_with(kcsie, "Para 128 - We have added a note")
+    assert block.type == "table" and block.kind == "table"
+    rows = kcsie.text[block.start:block.end].split("\n")
+    assert rows[0] == "Summary | About the guidance (no changes made)"
+    assert "Page 38 | Para 135 - Updated to clarify misinformation, disinformation and conspiracy theories" \
+        " are safeguarding harms." in rows
+    assert "Annex B - Page 157 | Header removed" in rows  # cells printed a little apart, on page 186
+    assert block.pages == (184, 186)  # one table over three pages
+    info = parse(INFO)
+    block = block_with(info, "Consent | Consent is one of the lawful bases for processing personal information")
+    text = info.text[block.start:block.end]
+    assert block.type == "table" and "\nPractitioner | An individual working with children" in text
+    assert "\nData Protection Impact Assessment (DPIA) | A DPIA is a risk assessment" in text  # the term wraps
+    # 2 tables before were glued into paragraphs ("Summary About the guidance (no changes made)")
+    assert [sum(b.type == "table" for b in parse(name).blocks) for name in ALL] == [0, 0, 1, 1, 0]
+    assert "Summary About the guidance" not in kcsie.text
+
+
 def test_list_items_keep_their_bullets():
     doc = parse(CME)
     block = block_with(doc, "record the pupil’s attendance and absence up to and including 28 March")

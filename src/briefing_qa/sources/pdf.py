@@ -9,6 +9,7 @@ bookmarks (or, without an outline, the contents pages) put the headings."""
 from __future__ import annotations
 
 import collections
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -18,7 +19,9 @@ import pypdf
 
 from ..errors import SourceError
 from ..structure import DocumentBuilder, clean_inline
-from .pdf_layout import Junction, Pen, junctions, respace
+from .pdf_layout import Junction, Pen, Piece, find_tables, junctions, printed_lines, respace
+
+log = logging.getLogger(__name__)
 
 _BOLD = re.compile(r"bold|black|heavy|semibold", re.IGNORECASE)
 _MARKER = re.compile(r"\s*\d{1,3}(?:[,–-]\d{1,3})*")  # "3", "4,5"
@@ -37,6 +40,7 @@ _LETTERED = re.compile(r"^\s*(?:\(?[a-z]{1,2}\)|[a-z]\.|\(?[ivx]{1,4}[.)]|\(\d{1
 _PARA_NO = re.compile(r"^\s*\d{1,3}\.\s")
 _ENDS = re.compile(r"[.?!:;][\"'’”)\]]*\s*$")
 _HYPHEN_END = re.compile(r"[^\W\d_]-$")
+_CAPTION = re.compile(r"^\s*(?:table|figure|chart)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -48,6 +52,7 @@ class _Line:
     x: float = 0.0
     y: float = 0.0
     bold: bool = False
+    table: bool = False  # a whole table: rows on lines, cells between " | "
 
     @property
     def blank(self) -> bool:
@@ -63,7 +68,7 @@ class _Heading:
 
 @dataclass
 class _Block:
-    type: str  # "paragraph" or "list"
+    type: str  # "paragraph", "list" or "table"
     entries: list[list[_Line]] = field(default_factory=list)  # a list's: lead-in, then items
 
 
@@ -74,16 +79,34 @@ def read_pdf(path: Path) -> DocumentBuilder:
         reader = pypdf.PdfReader(path)
         if reader.is_encrypted and not _decrypt(reader):
             raise SourceError(str(path), "encrypted PDF")
-        pages = [_page_lines(*_runs(page), n) for n, page in enumerate(reader.pages, 1)]
-        heights = [float(page.mediabox.height) for page in reader.pages]
-        outline, title = _outline(reader), _meta_title(reader)
+        count = len(reader.pages)
     except SourceError:
         raise
     except Exception as exc:  # pypdf raises many types (and some plain ones) for damaged files
         raise SourceError(str(path), f"not a readable PDF: {exc}") from exc
+    pages, pieces, heights, skipped, error = [], [], [], [], None
+    for n in range(1, count + 1):
+        try:  # a damaged page is skipped, the rest of the document still read
+            page = reader.pages[n - 1]
+            runs, printed = _runs(page)
+            lines, height = _page_lines(runs, junctions(printed), n), float(page.mediabox.height)
+        except Exception as exc:
+            lines, printed, height, error = [], [], 842.0, exc
+            skipped.append(n)
+        pages.append(lines)
+        pieces.append(printed)
+        heights.append(height)
+    if len(skipped) == count:
+        raise SourceError(str(path), f"not a readable PDF: {error}")
+    if skipped:
+        log.warning("%s: skipped unreadable page(s) %s (%s)", path.name, ", ".join(map(str, skipped)), error)
+    try:
+        outline, title = _outline(reader), _meta_title(reader)
+    except Exception:
+        outline, title = [], None
     if sum(len(line.text.strip()) for lines in pages for line in lines) < 20:
         raise SourceError(str(path), "no extractable text (scanned?)")
-    return _Reader(pages, heights, outline, title).build()
+    return _Reader(pages, heights, outline, title, pieces).build()
 
 
 def _decrypt(reader: pypdf.PdfReader) -> bool:
@@ -128,9 +151,10 @@ def _outline(reader: pypdf.PdfReader) -> list[_Heading]:
     return found
 
 
-def _runs(page) -> list[tuple]:
-    """(text, font size, x, y, bold) of each run pypdf's extractor emits; the
-    texts joined are exactly extract_text()'s output, lines ending in "\\n"."""
+def _runs(page) -> tuple[list[tuple], list[Piece]]:
+    """(text, font size, x, y, bold) of each run pypdf's extractor emits (the
+    texts joined are exactly extract_text()'s output, lines ending in "\\n"),
+    and where each string is printed."""
     runs: list[tuple] = []
 
     def visit(text, cm, tm, font, size) -> None:
@@ -142,7 +166,7 @@ def _runs(page) -> list[tuple]:
 
     pen = Pen(page)
     page.extract_text(visitor_text=visit, visitor_operand_before=pen)
-    return runs, junctions(pen.pieces)
+    return runs, pen.pieces
 
 
 def _page_lines(runs: list[tuple], found: list[Junction], page: int) -> list[_Line]:
@@ -217,8 +241,10 @@ def _glue(text: str, piece: str) -> str:
 
 
 class _Reader:
-    def __init__(self, pages: list[list[_Line]], heights: list[float], outline: list[_Heading], title: str | None):
-        self.pages, self.heights, self.outline, self.title = pages, heights, outline, title
+    def __init__(self, pages: list[list[_Line]], heights: list[float], outline: list[_Heading], title: str | None,
+                 pieces: list[list[Piece]]):
+        self.pages, self.heights, self.outline, self.title, self.pieces = pages, heights, outline, title, pieces
+        self.tables = 0
         sizes = collections.Counter()
         for line in (l for ls in pages for l in ls):
             sizes[round(line.size)] += len(line.text.strip())
@@ -328,6 +354,25 @@ class _Reader:
                 drop.add(before[0])  # the "Contents" title, unless a bookmark
             self.toc.extend(entries)
         return [l for i, l in enumerate(lines) if i not in drop]
+
+    # -- tables -------------------------------------------------------------
+    def _tables(self, lines: list[_Line], pieces: list[Piece]) -> list[_Line]:
+        """Replace the lines of each table on the page by one line holding it.
+        Only printed lines that survived the clean-up count (no contents page,
+        running header or footnote makes a table)."""
+        ys = sorted(l.y for l in lines if not l.blank)
+        if len(ys) < 3 or not pieces:
+            return lines
+        rows = [r for r in printed_lines(pieces) if any(r.low - 1.2 * r.size < y < r.y + 1.2 * r.size for y in ys)]
+        for table in find_tables(rows):
+            inside = {i for i, l in enumerate(lines) if not l.blank and table.bottom - 2 < l.y < table.top + 2}
+            if not inside:
+                continue
+            first = lines[min(inside)]
+            line = _Line(first.page, table.text, self.body, first.x, table.top, table=True)
+            lines = [*lines[:min(inside)], line, *(l for i, l in enumerate(lines) if i > min(inside) and i not in inside)]
+            self.tables += 1
+        return lines
 
     # -- headings -----------------------------------------------------------
     def _styled(self, line: _Line) -> bool:
@@ -440,6 +485,10 @@ class _Reader:
             if item.blank:
                 blank = True
                 continue
+            if item.table:
+                self._table(out, item, prev)
+                block, prev, blank = None, item, False
+                continue
             how = self._relation(block, prev, item, blank, gap) if block else "new"
             if how == "same":
                 block.entries[-1].append(item)
@@ -460,9 +509,24 @@ class _Reader:
             prev, blank = item, False
         return out
 
+    @staticmethod
+    def _table(out: list, line: _Line, prev: _Line | None) -> None:
+        """A table goes on from the last page's, or takes the paragraph before it
+        as its caption ("Table 2: …", or a single line ending in ":")."""
+        lead = out[-1] if out and isinstance(out[-1], _Block) else None
+        if lead and lead.type == "table" and prev is not None and prev.table and prev.page != line.page:
+            lead.entries.append([line])
+        elif lead and lead.type == "paragraph" and len(lead.entries[0]) <= 2 and (
+                _CAPTION.match(lead.entries[0][0].text) or len(lead.entries[0]) == 1
+                and lead.entries[0][0].text.rstrip().endswith(":")):
+            lead.type = "table"
+            lead.entries.append([line])
+        else:
+            out.append(_Block("table", [[line]]))
+
     # -- output ---------------------------------------------------------------
     def build(self) -> DocumentBuilder:
-        pages = self._clean()
+        pages = [self._tables(lines, pieces) for lines, pieces in zip(self._clean(), self.pieces)]
         by_page = collections.defaultdict(list)
         for head in self._headings():
             by_page[head.page].append(head)
@@ -497,7 +561,7 @@ def _render(block: _Block) -> tuple[str, list[tuple[int, int]]]:
     for k, entry in enumerate(block.entries):
         text += "\n" if k else ""
         for n, line in enumerate(entry):
-            piece = clean_inline(line.text)
+            piece = "\n".join(map(clean_inline, line.text.split("\n"))) if line.table else clean_inline(line.text)
             if n == 0 and block.type == "list":
                 piece = _BULLET.sub("• ", piece, count=1)
             text += _glue(text, piece) if n and piece else ""
