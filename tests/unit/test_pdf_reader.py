@@ -296,6 +296,17 @@ def test_list_items_keep_their_bullets():
     assert "\n• reflects the whole school/college approach" in kcsie.text[block.start:block.end]  # was "o"
 
 
+def test_back_cover_boilerplate_is_dropped():
+    for name in ALL:
+        doc = parse(name)
+        for chrome in ("© Crown copyright", "Open Government Licence", "Follow us on", "Reference: DFE-",
+                       "About this publication:", "facebook.com/educationgov"):
+            assert chrome not in doc.text, (name, chrome)
+    # the guidance just before the back cover is kept
+    assert parse(CSC).text.endswith("may have different support needs as they transition to adulthood.")
+    assert parse(LAC).text.endswith("• Working Together to Safeguard Children")
+
+
 def test_title_from_the_metadata():
     assert read_pdf(INGEST / CME).title == "Children Missing Education - Guidance for Local authorities"
 
@@ -357,6 +368,22 @@ def test_encrypted_with_empty_user_password_is_read(tmp_path, source):
     writer.write(path)
     doc = read_pdf(path).build(id="x", title="t", path=path.name, sha256="0", format="pdf")
     assert "provide a framework to support information sharing" in doc.text
+
+
+def test_a_damaged_page_is_skipped_and_the_rest_read(tmp_path, source, caplog):
+    writer = pypdf.PdfWriter(clone_from=source)
+    stream = pypdf.generic.DecodedStreamObject()
+    stream.set_data(b"BT /TT0 1 Tf 12 0 0 12 50 700 Tm (unterminated Tj ET <<")  # pypdf raises on it
+    writer.pages[10][pypdf.generic.NameObject("/Contents")] = writer._add_object(stream)
+    path = tmp_path / "damaged.pdf"
+    writer.write(path)
+    with caplog.at_level("WARNING", logger="briefing_qa.sources.pdf"):
+        doc = read_pdf(path).build(id="x", title="t", path=path.name, sha256="0", format="pdf")
+    assert "skipped unreadable page(s) 11" in caplog.text
+    assert "Trusted relationships are at the heart" not in doc.text  # page 11's text
+    assert "provide a framework to support information sharing" in doc.text
+    assert len(doc.page_starts) == len(writer.pages)  # later pages keep their numbers
+    assert doc.page_of(doc.text.index("Consent | Consent is one of the lawful bases")) == 23
 
 
 def test_pdf_without_text(tmp_path):

@@ -40,6 +40,7 @@ _LETTERED = re.compile(r"^\s*(?:\(?[a-z]{1,2}\)|[a-z]\.|\(?[ivx]{1,4}[.)]|\(\d{1
 _PARA_NO = re.compile(r"^\s*\d{1,3}\.\s")
 _ENDS = re.compile(r"[.?!:;][\"'’”)\]]*\s*$")
 _HYPHEN_END = re.compile(r"[^\W\d_]-$")
+_CROWN = re.compile(r"\s*©\s*crown copyright\b.*", re.IGNORECASE)
 _CAPTION = re.compile(r"^\s*(?:table|figure|chart)\b", re.IGNORECASE)
 
 
@@ -281,7 +282,19 @@ class _Reader:
                     kept.append(line)
             kept, notes = self._footnotes(kept)
             cleaned.append(self._contents([self._unglue(l, notes) for l in kept]))
-        return cleaned
+        return self._back_cover(cleaned)
+
+    @staticmethod
+    def _back_cover(pages: list[list[_Line]]) -> list[list[_Line]]:
+        """Drop the publisher's back cover: from "© Crown copyright" on one of the
+        last two pages to the end, when the Open Government Licence follows it
+        (licence, enquiries, "Follow us on …", "Reference: DfE-…" is no guidance)."""
+        for n in range(len(pages) - 1, max(-1, len(pages) - 3), -1):
+            for i, line in enumerate(pages[n]):
+                rest = " ".join(l.text for ls in [pages[n][i:], *pages[n + 1:]] for l in ls)
+                if _CROWN.fullmatch(line.text) and re.search(r"open government licen[cs]e", rest, re.IGNORECASE):
+                    return [*pages[:n], pages[n][:i], *([] for _ in pages[n + 1:])]
+        return pages
 
     def _footnotes(self, lines: list[_Line]) -> tuple[list[_Line], set[int]]:
         """Footnotes: small-font lines at the foot of the page, one of them at
