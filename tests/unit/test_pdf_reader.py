@@ -293,7 +293,7 @@ def test_list_items_keep_their_bullets():
     assert text.startswith("School A will:\n• record the pupil’s attendance")
     kcsie = parse(KCSIE)
     block = block_with(kcsie, "reflects the whole school/college approach to child-on-child abuse")
-    assert "\n• reflects the whole school/college approach" in kcsie.text[block.start:block.end]  # was "o"
+    assert "\n  • reflects the whole school/college approach" in kcsie.text[block.start:block.end]  # was "o"
 
 
 def test_back_cover_boilerplate_is_dropped():
@@ -305,6 +305,28 @@ def test_back_cover_boilerplate_is_dropped():
     # the guidance just before the back cover is kept
     assert parse(CSC).text.endswith("may have different support needs as they transition to adulthood.")
     assert parse(LAC).text.endswith("• Working Together to Safeguard Children")
+
+
+def test_items_without_bullets_stay_with_their_lead_in():
+    kcsie = parse(KCSIE)
+    block = block_with(kcsie, "can be categorised into four areas of risk:")
+    lines = kcsie.text[block.start:block.end].split("\n")
+    assert block.type == "list" and block.pages == (38, 39)
+    assert [line.split(":")[0] for line in lines[1:]] == ["content", "contact", "conduct", "commerce"]
+    assert lines[2].startswith("contact: being subjected to harmful online interaction")
+    block = block_with(kcsie, "has two sections covering the two levels of concerns and allegations:")
+    assert kcsie.text[block.start:block.end].split("\n")[1] == "1. Concerns / allegations that may meet the harm threshold."
+
+
+def test_nested_bullets_are_indented():
+    kcsie = parse(KCSIE)
+    block = block_with(kcsie, "an effective child protection policy which:")
+    text = kcsie.text[block.start:block.end]
+    assert "\n• an effective child protection policy which:\n  • reflects the whole school/college approach" in text
+    assert "\n  • describes procedures which are in accordance with government guidance\n" in text
+    cme = parse(CME)
+    block = block_with(cme, "they have not succeeded, or")
+    assert "\n  • they have not succeeded, or\n  • they have succeeded but" in cme.text[block.start:block.end]
 
 
 def test_title_from_the_metadata():

@@ -520,7 +520,39 @@ class _Reader:
                 block = _Block("paragraph", [[item]])
                 out.append(block)
             prev, blank = item, False
-        return out
+        return self._plain_lists(out)
+
+    def _plain_lists(self, out: list) -> list:
+        """Items without bullets after a lead-in ending in ":" join it as one list:
+        two or more paragraphs indented past the lead-in, all at one x
+        ("content: being exposed …" / "contact: …"), or a paragraph of short
+        lines at one x, none ending a sentence but the last."""
+        result: list = []
+        i = 0
+        while i < len(out):
+            lead = out[i]
+            result.append(lead)
+            i += 1
+            if not (isinstance(lead, _Block) and lead.type == "paragraph"
+                    and lead.entries[-1][-1].text.rstrip().endswith(":")):
+                continue
+            items, j = [], i
+            while j < len(out) and isinstance(out[j], _Block) and out[j].type == "paragraph":
+                x = out[j].entries[0][0].x
+                if x < lead.entries[0][0].x + 10 or items and abs(x - items[0][0].x) > 2:
+                    break
+                items += out[j].entries
+                j += 1
+            nxt = out[i] if i < len(out) and isinstance(out[i], _Block) and out[i].type == "paragraph" else None
+            lines = nxt.entries[0] if nxt else []
+            if len(items) >= 2:
+                lead.type, i = "list", j
+                lead.entries += items
+            elif len(lines) >= 2 and not any(_ENDS.search(l.text) for l in lines[:-1]) and all(
+                    len(l.text.strip()) < 0.6 * self.full and abs(l.x - lines[0].x) < 2 for l in lines):
+                lead.type, i = "list", i + 1
+                lead.entries += [[l] for l in lines]
+        return result
 
     @staticmethod
     def _table(out: list, line: _Line, prev: _Line | None) -> None:
@@ -571,12 +603,14 @@ class _Reader:
 def _render(block: _Block) -> tuple[str, list[tuple[int, int]]]:
     """The block's text and, for each later page it runs on to, where that page starts in it."""
     text, marks, page = "", [], block.entries[0][0].page
+    bullets = [e[0].x for e in block.entries if block.type == "list" and _BULLET.match(e[0].text)]
     for k, entry in enumerate(block.entries):
         text += "\n" if k else ""
         for n, line in enumerate(entry):
             piece = "\n".join(map(clean_inline, line.text.split("\n"))) if line.table else clean_inline(line.text)
-            if n == 0 and block.type == "list":
-                piece = _BULLET.sub("• ", piece, count=1)
+            if n == 0 and block.type == "list" and _BULLET.match(line.text):
+                # a second-level item (its bullet further in) is indented by two spaces
+                piece = ("  " if line.x > min(bullets) + 8 else "") + _BULLET.sub("• ", piece, count=1)
             text += _glue(text, piece) if n and piece else ""
             if line.page != page:
                 marks.append((line.page, len(text)))
