@@ -132,19 +132,49 @@ def test_safety_notice_and_phrases_are_configurable(new_page, server):
     assert turn.locator("[data-safety-notice]").count() == 0
 
 
-def test_server_side_safety_configuration(new_page, request):
+@pytest.fixture()
+def intranet(tmp_path):
+    """A stand-in intranet: static pages on another origin (another port)."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *a, **k: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield tmp_path, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_embedded_cross_origin_with_key_and_server_safety_settings(new_page, request, intranet):
+    """The real embedding: an intranet page on another origin, one script tag,
+    CORS and API keys on, and the safety notice set by the server."""
+    folder, origin = intranet
     corpus_index = request.getfixturevalue("corpus_index")
     server = LiveServer(corpus_index.index, env={
         "BRIEFING_QA_SAFETY_NOTICE": "Phone the Multi-Agency Safeguarding Hub now.",
         "BRIEFING_QA_DANGER_PHRASES": "urgent help,right now;tonight",
-    }).wait_ready(path="/v1/documents")
+        "BRIEFING_QA_CORS_ORIGINS": origin,
+        "BRIEFING_QA_API_KEYS": "intranet-read-key",
+    }).wait_ready(path="/healthz")
     try:
-        cfg = httpx.get(server.url + "/v1/widget-config").json()
+        cfg = httpx.get(server.url + "/v1/widget-config", headers={"X-API-Key": "intranet-read-key"}).json()
         assert cfg == {"safety_notice": "Phone the Multi-Agency Safeguarding Hub now.", "danger_phrases": ["urgent help", "right now", "tonight"]}
-        page, chat = open_widget(new_page, server)
-        page.wait_for_timeout(300)  # the widget reads its configuration once, on connect
-        turn = ask(chat, "I need urgent help with a neglect case")
+        (folder / "index.html").write_text(f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Intranet</title>
+            <script src="{server.url}/widget.js" defer></script></head><body><main><h1>Staff intranet</h1>
+            <briefing-qa-chat id="keyed" api-key="intranet-read-key"></briefing-qa-chat>
+            <briefing-qa-chat id="unkeyed" heading="Without a key"></briefing-qa-chat></main></body></html>""", encoding="utf-8")
+        page = new_page(1280, 900)
+        page.goto(origin + "/index.html")
+        page.wait_for_function("customElements.get('briefing-qa-chat') !== undefined")
+        page.wait_for_timeout(500)  # the widget reads its configuration once, on connect
+        turn = ask(page.locator("#keyed"), "I need urgent help with a neglect case")
         assert "Multi-Agency Safeguarding Hub" in turn.locator("[data-safety-notice]").inner_text()
+        assert turn.locator(".passage").count() >= 1
+        assert turn.locator(".crumb").first.inner_text()  # cited, across origins
+        turn = ask(page.locator("#unkeyed"), "What is neglect?")
+        assert "API key is required" in turn.locator("[data-error]").inner_text()
     finally:
         server.stop()
 

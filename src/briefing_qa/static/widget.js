@@ -19,6 +19,8 @@
  *   heading-level   2..6, the level of that title (default 2)
  *   passages        how many passages to show, 1..20 (default 3)
  *   document-ids    only search these documents (comma separated ids)
+ *   api-key         a read key, sent as X-API-Key, when the API requires keys
+ *                   (BRIEFING_QA_API_KEYS); it is visible to anyone who can see the page
  *   safety-notice   the notice shown when a question suggests a child is in immediate danger
  *   danger-phrases  phrases that show it (comma or semicolon separated; a phrase
  *                   matches anywhere in the question, case-insensitively)
@@ -189,11 +191,17 @@
     return frag;
   }
 
+  function jsonHeaders(key, extra) {
+    const headers = { Accept: "application/json", ...(extra || {}) };
+    if (key) headers["X-API-Key"] = key;
+    return headers;
+  }
+
   const documentCache = new Map();
   /** Document metadata (publisher, year, url...) by id, fetched once per API. */
-  function fetchDocuments(base) {
+  function fetchDocuments(base, key) {
     if (!documentCache.has(base)) {
-      const p = fetch(`${base}/v1/documents`, { headers: { Accept: "application/json" } })
+      const p = fetch(`${base}/v1/documents`, { headers: jsonHeaders(key) })
         .then((r) => (r.ok ? r.json() : { documents: [] }))
         .then((b) => new Map((b.documents || []).map((d) => [d.id, d])))
         .catch(() => { documentCache.delete(base); return new Map(); });
@@ -203,9 +211,9 @@
   }
 
   const configCache = new Map();
-  function fetchConfig(base) {
+  function fetchConfig(base, key) {
     if (!configCache.has(base)) {
-      configCache.set(base, fetch(`${base}/v1/widget-config`, { headers: { Accept: "application/json" } })
+      configCache.set(base, fetch(`${base}/v1/widget-config`, { headers: jsonHeaders(key) })
         .then((r) => (r.ok ? r.json() : {}))
         .catch(() => ({})));
     }
@@ -323,6 +331,7 @@ figcaption p { margin: 0 0 2px; }
     get heading() { return this.getAttribute("heading") || this.getAttribute("title") || "Ask the safeguarding guidance"; }
     get headingLevel() { const n = parseInt(this.getAttribute("heading-level"), 10); return n >= 2 && n <= 5 ? n : 2; }
     get passages() { const n = parseInt(this.getAttribute("passages"), 10); return Number.isFinite(n) ? Math.min(20, Math.max(1, n)) : 3; }
+    get apiKey() { return this.getAttribute("api-key") || ""; }
     get documentIds() { return splitList(this.getAttribute("document-ids")); }
     get safetyNotice() { return this.getAttribute("safety-notice") || this.serverConfig.safety_notice || DEFAULT_NOTICE; }
     get dangerPhrases() {
@@ -336,8 +345,8 @@ figcaption p { margin: 0 0 2px; }
 
     connectedCallback() {
       if (!this.built) this.build();
-      fetchConfig(this.apiBase).then((c) => { this.serverConfig = c || {}; });
-      fetchDocuments(this.apiBase);
+      fetchConfig(this.apiBase, this.apiKey).then((c) => { this.serverConfig = c || {}; });
+      fetchDocuments(this.apiBase, this.apiKey);
     }
 
     build() {
@@ -422,13 +431,13 @@ figcaption p { margin: 0 0 2px; }
         let resp;
         try {
           resp = await fetch(`${this.apiBase}/v1/ask`, {
-            method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
+            method: "POST", headers: jsonHeaders(this.apiKey, { "Content-Type": "application/json" }),
             body: JSON.stringify(payload), signal: ctrl.signal,
           });
         } finally { clearTimeout(timer); }
         if (!resp.ok) throw new Error(await problemMessage(resp));
         const answer = await resp.json();
-        const docs = await fetchDocuments(this.apiBase);
+        const docs = await fetchDocuments(this.apiBase, this.apiKey);
         body.replaceChildren(...this.renderAnswer(answer, docs, n));
         this.announce(this.summaryFor(answer, question, noticeText));
         this.dispatchEvent(new CustomEvent("briefing-qa:answer", { detail: answer, bubbles: true, composed: true }));
