@@ -1,16 +1,19 @@
 """PDF reader: turns a PDF into sections and blocks through DocumentBuilder.
 
 pypdf's text extraction with a visitor gives the font size, position and font
-of each text run. With that we drop page numbers, running headers, contents
-pages and footnotes, strip superscript footnote markers, rebuild paragraphs
-and lists (also across page breaks) and open sections where the outline's
-bookmarks (or, without an outline, the contents pages) put the headings."""
+of each text run, and (pdf_layout.Pen) where each string is printed. With that
+we space words as printed, drop page numbers, running headers, contents pages,
+footnotes and the publisher's back cover, strip superscript footnote markers,
+rebuild paragraphs, lists (nested ones indented, bulletless ones kept with
+their lead-in) and tables (a row a line, cells between " | "), also across
+page breaks, and open sections where the outline's bookmarks (or, without an
+outline, the contents pages) put the headings. A page pypdf cannot read is
+skipped with a warning."""
 
 from __future__ import annotations
 
 import collections
 import logging
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +22,10 @@ import pypdf
 
 from ..errors import SourceError
 from ..structure import DocumentBuilder, clean_inline
-from .pdf_layout import Junction, Pen, Piece, find_tables, junctions, printed_lines, respace
+from .pdf_layout import MARKER, Line, Piece, find_tables, junctions, page_lines, page_runs, printed_lines
 
 log = logging.getLogger(__name__)
 
-_BOLD = re.compile(r"bold|black|heavy|semibold", re.IGNORECASE)
-_MARKER = re.compile(r"\s*\d{1,3}(?:[,–-]\d{1,3})*")  # "3", "4,5"
 # Footnote markers pypdf glued to the text: after a word or punctuation
 # ("framework1", "child2and", "amended).3") but not inside numbers ("1.2",
 # "400,000") or codes ("S2S", "COVID-19"); set off by a space after a clause
@@ -45,22 +46,6 @@ _CAPTION = re.compile(r"^\s*(?:table|figure|chart)\b", re.IGNORECASE)
 
 
 @dataclass
-class _Line:
-    page: int
-    text: str
-    size: float = 0.0  # the font size most of its characters have
-    lead: float = 0.0  # size of its first run: a footnote starts with a small number
-    x: float = 0.0
-    y: float = 0.0
-    bold: bool = False
-    table: bool = False  # a whole table: rows on lines, cells between " | "
-
-    @property
-    def blank(self) -> bool:
-        return not self.text.strip()
-
-
-@dataclass
 class _Heading:
     page: int
     title: str
@@ -70,7 +55,7 @@ class _Heading:
 @dataclass
 class _Block:
     type: str  # "paragraph", "list" or "table"
-    entries: list[list[_Line]] = field(default_factory=list)  # a list's: lead-in, then items
+    entries: list[list[Line]] = field(default_factory=list)  # a list's: lead-in, then items
 
 
 def read_pdf(path: Path) -> DocumentBuilder:
@@ -85,12 +70,12 @@ def read_pdf(path: Path) -> DocumentBuilder:
         raise
     except Exception as exc:  # pypdf raises many types (and some plain ones) for damaged files
         raise SourceError(str(path), f"not a readable PDF: {exc}") from exc
-    pages, pieces, heights, skipped, error = [], [], [], [], None
+    pages, pieces, heights, skipped, error, cache = [], [], [], [], None, {}
     for n in range(1, count + 1):
         try:  # a damaged page is skipped, the rest of the document still read
             page = reader.pages[n - 1]
-            runs, printed = _runs(page)
-            lines, height = _page_lines(runs, junctions(printed), n), float(page.mediabox.height)
+            runs, printed = page_runs(page, cache)
+            lines, height = page_lines(runs, junctions(printed), n), float(page.mediabox.height)
         except Exception as exc:
             lines, printed, height, error = [], [], 842.0, exc
             skipped.append(n)
@@ -152,85 +137,6 @@ def _outline(reader: pypdf.PdfReader) -> list[_Heading]:
     return found
 
 
-def _runs(page) -> tuple[list[tuple], list[Piece]]:
-    """(text, font size, x, y, bold) of each run pypdf's extractor emits (the
-    texts joined are exactly extract_text()'s output, lines ending in "\\n"),
-    and where each string is printed."""
-    runs: list[tuple] = []
-
-    def visit(text, cm, tm, font, size) -> None:
-        if text:  # position and vertical scale of tm × cm
-            x, y = tm[4] * cm[0] + tm[5] * cm[2] + cm[4], tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
-            scale = math.hypot(tm[2] * cm[0] + tm[3] * cm[2], tm[2] * cm[1] + tm[3] * cm[3])
-            bold = bool(_BOLD.search(str((font or {}).get("/BaseFont", ""))))
-            runs.append((text, abs(size or 0) * scale, x, y, bold))
-
-    pen = Pen(page)
-    page.extract_text(visitor_text=visit, visitor_operand_before=pen)
-    return runs, pen.pieces
-
-
-def _page_lines(runs: list[tuple], found: list[Junction], page: int) -> list[_Line]:
-    rows, row = [], []
-    for run in runs:
-        for i, part in enumerate(run[0].split("\n")):
-            if i:
-                rows.append(row)
-                row = []
-            if part:
-                row.append((part, *run[1:]))
-    by_y = collections.defaultdict(list)  # junctions by baseline
-    for j in found:
-        by_y[round(j.y)].append(j)
-    rows = _rejoin([*rows, row], by_y)
-    lines = [_line(r, page) for r in rows]
-    for r, line in zip(rows, lines):  # spaces as printed: a junction is on its baseline
-        here = [j for y in {round(run[3]) for run in r} for j in by_y.get(y, ())]
-        if here and not line.blank:
-            line.text = respace(line.text, here)
-    return lines
-
-
-def _rejoin(rows: list[list[tuple]], by_y: dict[int, list[Junction]]) -> list[list[tuple]]:
-    """Put back together a word pypdf broke over two lines ("A c" / "hild or"):
-    the print shows its two halves touching on one baseline."""
-    out: list[list[tuple]] = []
-    for row in rows:
-        prev = out[-1] if out else None
-        if prev and row and row[0][0][:1].isalpha():
-            text = "".join(r[0] for r in prev).rstrip()
-            here = [j for y in {round(r[3]) for r in prev + row} for j in by_y.get(y, ()) if not j.space]
-            if text[-1:].isalpha() and any(
-                    text.endswith(j.tail) and not text[-len(j.tail) - 1:-len(j.tail)].isalpha()
-                    and re.match(rf"{re.escape(j.head)}(?![^\W\d_])", row[0][0]) for j in here):
-                out[-1] = [*prev[:-1], (prev[-1][0].rstrip(), *prev[-1][1:]), *row]
-                continue
-        out.append(row)
-    return out
-
-
-def _line(runs: list[tuple], page: int) -> _Line:
-    visible = [r for r in runs if r[0].strip()]
-    if not visible:
-        return _Line(page, "")
-    first = visible[0]
-    base = max(r[1] for r in visible if abs(r[3] - first[3]) < 1)  # font size on the baseline
-    fixed, weight = [], collections.Counter()
-    for run in runs:
-        text, size, _, y, bold = run
-        m = _MARKER.match(text)
-        # A superscript footnote marker: pypdf hands it over as its own small
-        # run, or as the start of a small raised run holding the text after it
-        # (pypdf reports one size and position per run).
-        if run is not first and m and size < 0.8 * base and (m.end() == len(text.rstrip()) or y > first[3] + 1):
-            text, size = "\0" + text[m.end():], base
-        fixed.append((text, bold))
-        weight[round(size, 1)] += len(text.strip("\0 \t"))
-    text = re.sub(r"(?<=\w)\0+(?=\w)", " ", "".join(r[0] for r in fixed)).replace("\0", "")
-    bold = sum(len(t.strip("\0 ")) for t, b in fixed if b) >= 0.85 * sum(weight.values())
-    return _Line(page, text, weight.most_common(1)[0][0], first[1], first[2], first[3], bold)
-
-
 def _norm(text: str, digits: bool = True) -> str:
     return re.sub(r"[^a-z0-9]" if digits else r"[^a-z]", "", text.casefold())
 
@@ -242,7 +148,7 @@ def _glue(text: str, piece: str) -> str:
 
 
 class _Reader:
-    def __init__(self, pages: list[list[_Line]], heights: list[float], outline: list[_Heading], title: str | None,
+    def __init__(self, pages: list[list[Line]], heights: list[float], outline: list[_Heading], title: str | None,
                  pieces: list[list[Piece]]):
         self.pages, self.heights, self.outline, self.title, self.pieces = pages, heights, outline, title, pieces
         self.tables = 0
@@ -259,10 +165,10 @@ class _Reader:
         self.carry = False  # the last page had footnotes
 
     # -- page clean-up ------------------------------------------------------
-    def _margin(self, line: _Line) -> bool:
+    def _margin(self, line: Line) -> bool:
         return not 0.1 < line.y / self.heights[line.page - 1] < 0.9
 
-    def _clean(self) -> list[list[_Line]]:
+    def _clean(self) -> list[list[Line]]:
         # Running headers and footers: the same text (numbers aside) in the margin of many pages.
         key = lambda line: re.sub(r"\d+", "#", line.text.strip())  # noqa: E731
         seen = collections.Counter(k for ls in self.pages for k in {key(l) for l in ls if not l.blank and self._margin(l)})
@@ -276,7 +182,7 @@ class _Reader:
                     kept.append(line)
                 elif _PAGE_NO.fullmatch(line.text) and (id(line) in visible[:1] + visible[-1:] or self._margin(line)):
                     self.labels.setdefault(int(re.findall(r"\d+", line.text)[0]), line.page)
-                elif _MARKER.fullmatch(line.text.rstrip()) and line.size < 0.8 * self.body:
+                elif MARKER.fullmatch(line.text.rstrip()) and line.size < 0.8 * self.body:
                     pass  # a superscript marker that pypdf put on a line of its own
                 elif key(line) not in running or not self._margin(line):
                     kept.append(line)
@@ -285,7 +191,7 @@ class _Reader:
         return self._back_cover(cleaned)
 
     @staticmethod
-    def _back_cover(pages: list[list[_Line]]) -> list[list[_Line]]:
+    def _back_cover(pages: list[list[Line]]) -> list[list[Line]]:
         """Drop the publisher's back cover: from "© Crown copyright" on one of the
         last two pages to the end, when the Open Government Licence follows it
         (licence, enquiries, "Follow us on …", "Reference: DfE-…" is no guidance)."""
@@ -296,7 +202,7 @@ class _Reader:
                     return [*pages[:n], pages[n][:i], *([] for _ in pages[n + 1:])]
         return pages
 
-    def _footnotes(self, lines: list[_Line]) -> tuple[list[_Line], set[int]]:
+    def _footnotes(self, lines: list[Line]) -> tuple[list[Line], set[int]]:
         """Footnotes: small-font lines at the foot of the page, one of them at
         least starting with a (smaller still) number. Returns those numbers."""
         zone, numbers, above = [], set(), None
@@ -317,7 +223,7 @@ class _Reader:
         return [l for l in lines if all(l is not z for z in zone)], numbers
 
     @staticmethod
-    def _unglue(line: _Line, notes: set[int]) -> _Line:
+    def _unglue(line: Line, notes: set[int]) -> Line:
         """Remove the markers of this page's footnotes that pypdf glued to the text."""
         if not notes or line.blank:
             return line
@@ -335,7 +241,7 @@ class _Reader:
         line.text = _YEAR.sub(lambda m: m.group(1) if int(m.group(2)) in notes else m.group(0), text)
         return line
 
-    def _contents(self, lines: list[_Line]) -> list[_Line]:
+    def _contents(self, lines: list[Line]) -> list[Line]:
         """Drop contents lines: 4+ entries "Title  12" in a row whose page
         numbers never go back (an entry may wrap onto a second line). The
         entries are kept in self.toc: they are the outline when there is none."""
@@ -369,7 +275,7 @@ class _Reader:
         return [l for i, l in enumerate(lines) if i not in drop]
 
     # -- tables -------------------------------------------------------------
-    def _tables(self, lines: list[_Line], pieces: list[Piece]) -> list[_Line]:
+    def _tables(self, lines: list[Line], pieces: list[Piece]) -> list[Line]:
         """Replace the lines of each table on the page by one line holding it.
         Only printed lines that survived the clean-up count (no contents page,
         running header or footnote makes a table)."""
@@ -382,13 +288,13 @@ class _Reader:
             if not inside:
                 continue
             first = lines[min(inside)]
-            line = _Line(first.page, table.text, self.body, first.x, table.top, table=True)
+            line = Line(first.page, table.text, self.body, first.x, table.top, table=True)
             lines = [*lines[:min(inside)], line, *(l for i, l in enumerate(lines) if i > min(inside) and i not in inside)]
             self.tables += 1
         return lines
 
     # -- headings -----------------------------------------------------------
-    def _styled(self, line: _Line) -> bool:
+    def _styled(self, line: Line) -> bool:
         return line.bold or line.size >= self.body + 1.5
 
     def _headings(self) -> list[_Heading]:
@@ -412,7 +318,7 @@ class _Reader:
                 prev = line
         return heads
 
-    def _find(self, lines: list[_Line], start: int, title: str) -> tuple[int, int, bool] | None:
+    def _find(self, lines: list[Line], start: int, title: str) -> tuple[int, int, bool] | None:
         """Lines i..j showing this title: styled lines first, then any; exact
         characters first, then ignoring digits (footnote markers, numbering)."""
         for digits in (True, False):
@@ -430,7 +336,7 @@ class _Reader:
                             break
         return None
 
-    def _place(self, lines: list[_Line], heads: list[_Heading]) -> list:
+    def _place(self, lines: list[Line], heads: list[_Heading]) -> list:
         """Put this page's headings before the lines showing them (those lines
         become the heading); a heading not found opens where the search is."""
         out, cursor = [], 0
@@ -449,22 +355,22 @@ class _Reader:
         return out + lines[cursor:]
 
     # -- paragraphs and lists -------------------------------------------------
-    def _gap(self, lines: list[_Line]) -> float:
+    def _gap(self, lines: list[Line]) -> float:
         """Usual distance between the lines of a paragraph on this page."""
         body = [l for l in lines if not l.blank and abs(l.size - self.body) < 1]
         gaps = collections.Counter(round(a.y - b.y) for a, b in zip(body, body[1:]) if 0 < a.y - b.y < 3 * self.body)
         return gaps.most_common(1)[0][0] if gaps else 1.5 * self.body
 
-    def _is_item(self, line: _Line, prev: _Line | None, block: _Block | None, blank: bool) -> bool:
+    def _is_item(self, line: Line, prev: Line | None, block: _Block | None, blank: bool) -> bool:
         if _BULLET.match(line.text):  # ("o" is a bullet only when indented)
             return not line.text.lstrip().startswith("o") or line.x > self.left + 5
         return bool(_LETTERED.match(line.text)) and (
             blank or prev is None or (block is not None and block.type == "list") or bool(_ENDS.search(prev.text)))
 
-    def _short(self, line: _Line) -> bool:
+    def _short(self, line: Line) -> bool:
         return len(line.text.strip()) < 0.75 * self.full
 
-    def _relation(self, block: _Block, a: _Line, b: _Line, blank: bool, gap: float) -> str:
+    def _relation(self, block: _Block, a: Line, b: Line, blank: bool, gap: float) -> str:
         """How line b follows line a: "same" entry, new "item" of the list, or "new" block."""
         if self._is_item(b, a, block, blank):
             return "item" if block.type == "list" else "new"
@@ -555,7 +461,7 @@ class _Reader:
         return result
 
     @staticmethod
-    def _table(out: list, line: _Line, prev: _Line | None) -> None:
+    def _table(out: list, line: Line, prev: Line | None) -> None:
         """A table goes on from the last page's, or takes the paragraph before it
         as its caption ("Table 2: …", or a single line ending in ":")."""
         lead = out[-1] if out and isinstance(out[-1], _Block) else None

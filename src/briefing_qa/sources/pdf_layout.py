@@ -1,4 +1,5 @@
-"""Glyph geometry for the PDF reader: where each shown string starts and ends.
+"""Geometry for the PDF reader: pypdf's runs made into lines, where each shown
+string starts and ends, and tables found from where their cells stand.
 
 pypdf's extractor reports one position per run of text, and decides the spaces
 between strings itself: a repositioned string ("St" | Tm | "able") can come out
@@ -15,6 +16,7 @@ pypdf extracted it."""
 from __future__ import annotations
 
 import collections
+import math
 import re
 from dataclasses import dataclass
 
@@ -54,12 +56,13 @@ class Junction:
 
 
 class Pen:
-    """visitor_operand_before for one page: collects a Piece per shown string."""
+    """visitor_operand_before for one page: collects a Piece per shown string.
+    `cache`, shared by the pages of one document, holds fonts by object number
+    and decoded strings by (font, string)."""
 
-    _fonts: dict[int, object] = {}  # font dictionaries are shared between pages
-
-    def __init__(self, page) -> None:
+    def __init__(self, page, cache: dict | None = None) -> None:
         self.pieces: list[Piece] = []
+        self._cache = {} if cache is None else cache
         self.ok = Font is not None
         try:
             self.resources = page["/Resources"].get_object()["/Font"].get_object()
@@ -69,15 +72,14 @@ class Pen:
         self.stack: list[tuple] = []
         self.adv = 0.0  # text space advance since the last positioning operator
         self.moved = False
-        self.shown: dict[tuple, tuple] = {}  # (font, string) -> (raw characters, text, width)
 
     def _font(self, name):
         try:
             ref = self.resources.raw_get(name)
             key = getattr(ref, "idnum", None) or id(ref)
-            if key not in self._fonts:
-                self._fonts[key] = Font.from_font_resource(ref.get_object())
-            return self._fonts[key]
+            if key not in self._cache:
+                self._cache[key] = Font.from_font_resource(ref.get_object())
+            return self._cache[key]
         except Exception:
             return None
 
@@ -90,7 +92,18 @@ class Pen:
             self.ok, self.pieces = False, []
 
     def _op(self, op: bytes, args: list, cm: list, tm: list) -> None:
-        if op == b"q":
+        if op == b"TJ" and args:  # (the commonest first)
+            for item in args[0]:
+                if isinstance(item, (int, float)):
+                    self.adv -= float(item) / 1000 * self.size * self.tz
+                    self.moved = self.moved or abs(item) >= 100
+                else:
+                    self._show(item, cm, tm)
+        elif op == b"Tj" and args:
+            self._show(args[0], cm, tm)
+        elif op in (b"BT", b"Tm", b"Td", b"TD", b"T*"):
+            self.adv, self.moved = 0.0, True
+        elif op == b"q":
             self.stack.append((self.font, self.size, self.tc, self.tw, self.tz))
         elif op == b"Q" and self.stack:
             self.font, self.size, self.tc, self.tw, self.tz = self.stack.pop()
@@ -102,33 +115,24 @@ class Pen:
             self.tw = float(args[0])
         elif op == b"Tz" and args:
             self.tz = float(args[0]) / 100
-        elif op in (b"BT", b"Tm", b"Td", b"TD", b"T*"):
-            self.adv, self.moved = 0.0, True
         elif op in (b"'", b'"'):
             self.adv, self.font = 0.0, None  # (position after the implied T* unknown: skip)
-        elif op == b"Tj" and args:
-            self._show(args[0], cm, tm)
-        elif op == b"TJ" and args:
-            for item in args[0]:
-                if isinstance(item, (int, float)):
-                    self.adv -= float(item) / 1000 * self.size * self.tz
-                    self.moved = self.moved or abs(item) >= 100
-                else:
-                    self._show(item, cm, tm)
 
     def _show(self, operand, cm: list, tm: list) -> None:
         font = self.font
         if font is None or not self.size or tm[1] or tm[2] or cm[1] or cm[2]:  # (rotated: skip)
             return
         key = (id(font), operand)
-        if key not in self.shown:
+        shown = self._cache.get(key)
+        if shown is None:
             raw, _, widths = get_text_operands([operand], cm, tm, font, (0,))
-            self.shown[key] = raw, "".join(font.character_map.get(c, c) for c in raw), widths
-        raw, text, widths = self.shown[key]
-        if not raw:
+            text = "".join(font.character_map.get(c, c) for c in raw)
+            shown = self._cache[key] = (text, widths / 1000, len(raw), raw.count(" "))
+        text, width, count, spaces = shown
+        if not text:
             return
         start = self.adv
-        self.adv += (widths / 1000 * self.size + self.tc * len(raw) + self.tw * raw.count(" ")) * self.tz
+        self.adv += (width * self.size + self.tc * count + self.tw * spaces) * self.tz
         # (not rotated: x = (adv·tm0 + tm4)·cm0 + cm4, y = tm5·cm3 + cm5)
         x0, x1 = (start * tm[0] + tm[4]) * cm[0] + cm[4], (self.adv * tm[0] + tm[4]) * cm[0] + cm[4]
         size = abs(self.size * tm[3] * cm[3])
@@ -331,3 +335,104 @@ def _table(lines: list[Row], cols: list[float]) -> Table:
         else:  # a cell's text going on (or a paragraph more in a cell of the row)
             rows[-1] = [f"{a} {b}".strip() for a, b in zip(rows[-1], cells)]
     return Table(lines[0].y, min(line.low for line in lines), rows)
+
+
+# -- pypdf's runs and lines ---------------------------------------------------
+
+BOLD = re.compile(r"bold|black|heavy|semibold", re.IGNORECASE)
+MARKER = re.compile(r"\s*\d{1,3}(?:[,–-]\d{1,3})*")  # "3", "4,5"
+
+
+@dataclass
+class Line:
+    page: int
+    text: str
+    size: float = 0.0  # the font size most of its characters have
+    lead: float = 0.0  # size of its first run: a footnote starts with a small number
+    x: float = 0.0
+    y: float = 0.0
+    bold: bool = False
+    table: bool = False  # a whole table: rows on lines, cells between " | "
+
+    @property
+    def blank(self) -> bool:
+        return not self.text.strip()
+
+
+def page_runs(page, cache: dict | None = None) -> tuple[list[tuple], list[Piece]]:
+    """(text, font size, x, y, bold) of each run pypdf's extractor emits (the
+    texts joined are exactly extract_text()'s output, lines ending in "\\n"),
+    and where each string is printed."""
+    runs: list[tuple] = []
+
+    def visit(text, cm, tm, font, size) -> None:
+        if text:  # position and vertical scale of tm × cm
+            x, y = tm[4] * cm[0] + tm[5] * cm[2] + cm[4], tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            scale = math.hypot(tm[2] * cm[0] + tm[3] * cm[2], tm[2] * cm[1] + tm[3] * cm[3])
+            bold = bool(BOLD.search(str((font or {}).get("/BaseFont", ""))))
+            runs.append((text, abs(size or 0) * scale, x, y, bold))
+
+    pen = Pen(page, cache)
+    page.extract_text(visitor_text=visit, visitor_operand_before=pen)
+    return runs, pen.pieces
+
+
+def page_lines(runs: list[tuple], found: list[Junction], page: int) -> list[Line]:
+    rows, row = [], []
+    for run in runs:
+        for i, part in enumerate(run[0].split("\n")):
+            if i:
+                rows.append(row)
+                row = []
+            if part:
+                row.append((part, *run[1:]))
+    by_y = collections.defaultdict(list)  # junctions by baseline
+    for j in found:
+        by_y[round(j.y)].append(j)
+    rows = rejoin_words([*rows, row], by_y)
+    lines = [_line(r, page) for r in rows]
+    for r, line in zip(rows, lines):  # spaces as printed: a junction is on its baseline
+        here = [j for y in {round(run[3]) for run in r} for j in by_y.get(y, ())]
+        if here and not line.blank:
+            line.text = respace(line.text, here)
+    return lines
+
+
+def rejoin_words(rows: list[list[tuple]], by_y: dict[int, list[Junction]]) -> list[list[tuple]]:
+    """Put back together a word pypdf broke over two lines ("A c" / "hild or"):
+    the print shows its two halves touching on one baseline."""
+    out: list[list[tuple]] = []
+    for row in rows:
+        prev = out[-1] if out else None
+        if prev and row and row[0][0][:1].isalpha():
+            text = "".join(r[0] for r in prev).rstrip()
+            here = [j for y in {round(r[3]) for r in prev + row} for j in by_y.get(y, ()) if not j.space]
+            if text[-1:].isalpha() and any(
+                    text.endswith(j.tail) and not text[-len(j.tail) - 1:-len(j.tail)].isalpha()
+                    and re.match(rf"{re.escape(j.head)}(?![^\W\d_])", row[0][0]) for j in here):
+                out[-1] = [*prev[:-1], (prev[-1][0].rstrip(), *prev[-1][1:]), *row]
+                continue
+        out.append(row)
+    return out
+
+
+def _line(runs: list[tuple], page: int) -> Line:
+    visible = [r for r in runs if r[0].strip()]
+    if not visible:
+        return Line(page, "")
+    first = visible[0]
+    base = max(r[1] for r in visible if abs(r[3] - first[3]) < 1)  # font size on the baseline
+    fixed, weight = [], collections.Counter()
+    for run in runs:
+        text, size, _, y, bold = run
+        m = MARKER.match(text)
+        # A superscript footnote marker: pypdf hands it over as its own small
+        # run, or as the start of a small raised run holding the text after it
+        # (pypdf reports one size and position per run).
+        if run is not first and m and size < 0.8 * base and (m.end() == len(text.rstrip()) or y > first[3] + 1):
+            text, size = "\0" + text[m.end():], base
+        fixed.append((text, bold))
+        weight[round(size, 1)] += len(text.strip("\0 \t"))
+    text = re.sub(r"(?<=\w)\0+(?=\w)", " ", "".join(r[0] for r in fixed)).replace("\0", "")
+    bold = sum(len(t.strip("\0 ")) for t, b in fixed if b) >= 0.85 * sum(weight.values())
+    return Line(page, text, weight.most_common(1)[0][0], first[1], first[2], first[3], bold)
