@@ -410,5 +410,8 @@ def _strip_quotes(q: str) -> str:
 
 
 def _in_section(c: Chunk, section: str) -> bool:
-    s = section.strip().lower()
-    return any(s == t.lower() for t in c.section_path) or " › ".join(c.section_path).lower().startswith(s)
+    """The section and the sections inside it: `section` is a path ("Neglect ›
+    Impact of poverty") matched from the top, at whole titles."""
+    want = [t.strip().lower() for t in section.split("›") if t.strip()]
+    have = [t.lower() for t in c.section_path]
+    return bool(want) and have[: len(want)] == want

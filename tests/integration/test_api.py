@@ -76,7 +76,11 @@ def test_search_filters_and_pagination(api):
     doc = "triennial-analysis-briefing-local-safeguarding-partnerships"
     sec = api.get("/v1/search", params={"q": "neglect", "document_id": doc, "section": "Neglect", "limit": 100}).json()
     assert sec["total"] >= 1
-    assert all(r["citation"]["document_id"] == doc and "Neglect" in r["citation"]["section_path"] for r in sec["results"])
+    # A section filter means that section and those inside it, not a namesake elsewhere ("Introduction › Neglect").
+    assert all(r["citation"]["document_id"] == doc and r["citation"]["section_path"][0] == "Neglect" for r in sec["results"])
+    sub = api.get("/v1/search", params={"document_id": doc, "section": "Neglect › Impact of poverty", "limit": 100}).json()
+    assert 0 < sub["total"] < sec["total"] + 5
+    assert all(r["citation"]["section_path"][:2] == ["Neglect", "Impact of poverty"] for r in sub["results"])
     page1 = api.get("/v1/search", params={"q": "safeguarding", "limit": 5}).json()
     page2 = api.get("/v1/search", params={"q": "safeguarding", "limit": 5, "offset": 5}).json()
     assert page1["total"] == page2["total"] > 10
