@@ -274,6 +274,8 @@ def test_tables_are_one_block_with_a_row_a_line():
     assert "Page 38 | Para 135 - Updated to clarify misinformation, disinformation and conspiracy theories" \
         " are safeguarding harms." in rows
     assert "Annex B - Page 157 | Header removed" in rows  # cells printed a little apart, on page 186
+    assert "Part five | Child-on-child sexual violence and sexual harassment" in rows
+    assert [row for row in rows if row.startswith("Page 140 | Para 545 - Link added")]  # "Page 140" centred
     assert block.pages == (184, 186)  # one table over three pages
     info = parse(INFO)
     block = block_with(info, "Consent | Consent is one of the lawful bases for processing personal information")

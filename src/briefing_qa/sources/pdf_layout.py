@@ -320,21 +320,35 @@ def _fits(row: Row, cols: list[float]) -> bool:
 
 
 def _table(lines: list[Row], cols: list[float]) -> Table:
+    """Rows: lines no further apart than the lines of a cell hold together; a
+    group of them without a first cell (a paragraph more in the cells of the
+    row above) joins the row above. A first cell printed centred in its row
+    starts lower than the others, but in the same group."""
     cols = sorted(cols)
     cols = [c for k, c in enumerate(cols) if not k or c - cols[k - 1] >= COLUMN]
     gaps = collections.Counter(round(a.y - b.y) for a, b in zip(lines, lines[1:]))
-    line_gap = gaps.most_common(1)[0][0] if gaps else 0.0  # between the lines of a cell
+    size = max(line.size for line in lines)  # (a table of one-line rows has no line gap)
+    line_gap = min(gaps.most_common(1)[0][0], 1.45 * size) if gaps else size
     rows: list[list[str]] = []
+    group: list[str] = []
     for k, line in enumerate(lines):
+        if k and lines[k - 1].y - line.y > line_gap + 1.5:
+            _close(rows, group)
+            group = []
         cells = [""] * len(cols)
         for c in line.cells:
             at = min(range(len(cols)), key=lambda n: abs(cols[n] - c.x0))
             cells[at] = f"{cells[at]} {c.text}".strip()
-        if not rows or cells[0] and lines[k - 1].y - line.y > line_gap + 1.5:
-            rows.append(cells)
-        else:  # a cell's text going on (or a paragraph more in a cell of the row)
-            rows[-1] = [f"{a} {b}".strip() for a, b in zip(rows[-1], cells)]
+        group = [f"{a} {b}".strip() for a, b in zip(group, cells)] if group else cells
+    _close(rows, group)
     return Table(lines[0].y, min(line.low for line in lines), rows)
+
+
+def _close(rows: list[list[str]], group: list[str]) -> None:
+    if rows and group and not group[0]:
+        rows[-1] = [f"{a} {b}".strip() for a, b in zip(rows[-1], group)]
+    elif group:
+        rows.append(group)
 
 
 # -- pypdf's runs and lines ---------------------------------------------------
