@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -73,16 +74,24 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFING_QA_")}
         full_env.update({"BRIEFING_QA_INDEX": str(index), "BRIEFING_QA_RELOAD_INTERVAL": "0.5", **(env or {})})
+        # The server's output (one JSON access-log line a request) goes to a
+        # file: a pipe nobody reads fills up and blocks the server.
+        self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "briefing_qa.cli", "serve", "--port", str(self.port), *args],
-            env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=full_env, stdout=self.log, stderr=subprocess.STDOUT, text=True,
         )
+
+    def output(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
 
     def wait_ready(self, timeout: float = 60.0, path: str = "/healthz") -> LiveServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stdout.read()}")
+                raise RuntimeError(f"server exited: {self.output()}")
             try:
                 if httpx.get(self.url + path, timeout=1.0).status_code == 200:
                     return self
@@ -94,11 +103,11 @@ class LiveServer:
     def stop(self) -> str:
         self.proc.terminate()
         try:
-            out, _ = self.proc.communicate(timeout=10)
+            self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            out, _ = self.proc.communicate()
-        return out or ""
+            self.proc.wait()
+        return self.output()
 
 
 @pytest.fixture(scope="session")
