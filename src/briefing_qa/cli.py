@@ -90,6 +90,8 @@ def serve(
         _fail(exc)
     # Workers read their settings from the environment, so pass overrides on.
     os.environ["BRIEFING_QA_INDEX"] = str(s.index)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")  # see asgi.py: requests run in parallel threads already
     if s.encoder == "onnx":
         _export_encoder(s)  # once, here, rather than in every worker at once
     if s.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
