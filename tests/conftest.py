@@ -19,7 +19,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "ingest"
-SHARED = ROOT.parent / "shared"
+
+
+
+def _shared() -> Path:
+    """The read-only material beside the project (../shared); CI clones may sit elsewhere."""
+    for candidate in (os.environ.get("BRIEFING_QA_SHARED"), ROOT.parent / "shared", "/work/shared"):
+        if candidate and (Path(candidate) / "eval" / "dev.jsonl").is_file():
+            return Path(candidate)
+    return ROOT.parent / "shared"
+
+
+SHARED = _shared()
 BRIEFING = "triennial-analysis-briefing-local-safeguarding-partnerships.txt"
 
 
