@@ -68,7 +68,6 @@ def configure_logging(level: str | None = None) -> None:
     handler._briefing_qa = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level or os.environ.get("BRIEFING_QA_LOG_LEVEL", "INFO").upper())
-    root.propagate = False
 
 
 # -- redaction ----------------------------------------------------------------
