@@ -97,21 +97,45 @@ def export(model_path: str, out: Path) -> Path:
     return out
 
 
-def ensure(model_path: str, index_root: Path) -> Path:
+def ensure(model_path: str, index_root: Path, int8: bool = False) -> Path:
     """The ONNX file for this model: found in index/encoder/ or the user
-    cache, else exported into the first of them that is writable."""
+    cache, else exported into the first of them that is writable. int8: the
+    same, dynamically quantised (faster, but the vectors move a little)."""
     places = [index_root / ENCODER_DIR, Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "briefing-qa"]
+
+    def name(folder: Path) -> Path:
+        p = cached_path(model_path, folder)
+        return p.with_name(p.stem + "-int8.onnx") if int8 else p
+
     for folder in places:
-        path = cached_path(model_path, folder)
-        if path.is_file():
-            return path
+        if name(folder).is_file():
+            return name(folder)
     last: Exception | None = None
     for folder in places:
         try:
-            return export(model_path, cached_path(model_path, folder))
+            if not int8:
+                return export(model_path, name(folder))
+            return quantize(ensure(model_path, index_root), name(folder))
         except OSError as exc:  # read-only index volume: try the next place
             last = exc
     raise RuntimeError(f"cannot write the ONNX encoder: {last}")
+
+
+def quantize(fp32: Path, out: Path) -> Path:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        logging.getLogger().disabled, was = True, logging.getLogger().disabled  # its advice is printed on root
+        try:
+            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+        finally:
+            logging.getLogger().disabled = was
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
 
 
 class OnnxEmbedder:
@@ -246,7 +270,7 @@ def load_query_embedder(model_path: str, index_root: Path, kind: str = "onnx"):
         try:
             if not _pooling_ok(model_path):
                 raise RuntimeError("the model's pooling is not mean pooling with normalisation")
-            emb = OnnxEmbedder(model_path, ensure(model_path, index_root))
+            emb = OnnxEmbedder(model_path, ensure(model_path, index_root, int8=kind == "onnx-int8"))
         except Exception as exc:  # noqa: BLE001 - any failure: torch still works
             log.warning("ONNX query encoder unavailable (%s: %s); encoding with torch", type(exc).__name__, exc)
             emb = load_embedder(model_path)

@@ -44,12 +44,17 @@ class Settings:
     max_body_bytes: int = 16_384
     log_queries: bool = False
     reload_interval: float = 2.0  # seconds between checks for a new index version
-    encoder: str = "onnx"  # query encoder: "onnx" (ONNX Runtime, same fp32 vectors) or "torch"
+    encoder: str = "onnx"  # query encoder: "onnx" (ONNX Runtime, same fp32 vectors), "onnx-int8" or "torch"
     # The chat widget's safety notice and the phrases that show it (comma or
     # semicolon separated); empty: the widget's built-in defaults. Page
     # attributes on <briefing-qa-chat> override both.
     safety_notice: str = ""
     danger_phrases: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Overrides may come as strings (CLI, tests): keep the declared types.
+        object.__setattr__(self, "index", Path(self.index))
+        object.__setattr__(self, "sources", tuple(Path(p) for p in self.sources))
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -81,7 +86,7 @@ class Settings:
             ("MAX_FILE_MB", self.max_file_mb > 0, "must be positive"),
             ("CHUNK_TOKENS", 40 <= self.chunk_tokens <= 256, "must be between 40 and 256"),
             ("MAX_BODY_BYTES", self.max_body_bytes >= 1024, "must be at least 1024"),
-            ("ENCODER", self.encoder in ("onnx", "torch"), "must be onnx or torch"),
+            ("ENCODER", self.encoder in ("onnx", "onnx-int8", "torch"), "must be onnx, onnx-int8 or torch"),
         ]
         for key, ok, why in checks:
             if not ok:

@@ -45,3 +45,15 @@ def test_concurrent_questions_are_batched_and_each_gets_its_own_vector(briefing_
     assert np.allclose(np.vstack(got), alone, atol=1e-5)
     b = onnx._batcher
     assert b.encoded == len(questions) and b.batches < len(questions)  # some were encoded together
+
+
+def test_int8_encoder_is_close_but_opt_in(embedder, briefing_index):
+    """int8 is faster but only close to torch's vectors: never the default."""
+    path = ensure(default_model(), briefing_index, int8=True)
+    assert path.name.endswith("-int8.onnx") and path.stat().st_size < 40e6
+    texts = ["What is the impact of poverty on neglect?", "Can I share information without consent?"]
+    a, b = OnnxEmbedder(default_model(), path).embed(texts), embedder.embed(texts)
+    assert ((a * b).sum(axis=1) > 0.95).all()
+    from briefing_qa.settings import Settings
+
+    assert Settings.from_env(env={}).encoder == "onnx"
