@@ -36,16 +36,15 @@ from briefing_qa.settings import default_model  # noqa: E402
 SCIFACT = ROOT.parent / "shared" / "bench" / "scifact"
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 
-STOCK = Options(fusion="rrf", dense_weight=0.5)
+STOCK = Options(fusion="rrf", dense_weight=0.5, abbreviations=False, spelling=False, dedupe=False)
 # The steps, in the order they were tried; each adds to the one before.
 STEPS = [
     ("core: RRF(dense, BM25)", {}),
-    ("+ convex fusion", dict(fusion="convex")),
-    ("+ abbreviations", dict(abbreviations=True)),
+    ("+ convex fusion (0.5/0.5)", dict(fusion="convex")),
+    ("+ abbreviations (BM25 side)", dict(abbreviations=True)),
     ("+ spellings", dict(spelling=True)),
-    ("+ sentence terms re-rank", dict(sentence_lexical=0.3)),
-    ("+ sentence vectors re-rank", dict(sentence_dense=0.5)),
     ("+ near-duplicates folded", dict(dedupe=True)),
+    ("(rejected) + sentence-term re-rank 0.3", dict(sentence_lexical=0.3)),
 ]
 
 
@@ -106,19 +105,23 @@ def main() -> None:
     ap.add_argument("what", choices=["dev", "scifact", "grid"])
     ap.add_argument("--index", type=Path)
     ap.add_argument("--split", default="train")
+    ap.add_argument("--no-sentences", action="store_true", help="skip sentence vectors (and their step)")
     ap.add_argument("--only", type=int, default=None, help="run only the first N steps")
     args = ap.parse_args()
     emb = load_embedder(default_model())
     root = args.index or (ROOT / ("build/idx" if args.what == "dev" else "build/bench/scifact"))
     probe = open_retriever(root, emb, STOCK)
-    sent = None if probe._sent_vecs is not None else sentence_vectors(
-        probe, emb, ROOT / "build" / "sentcache" / ("dev" if args.what == "dev" else "scifact"))
+    sent = None
+    if probe._sent_vecs is None and not args.no_sentences:
+        sent = sentence_vectors(probe, emb, ROOT / "build" / "sentcache" / ("dev" if args.what == "dev" else "scifact"))
     if args.what == "grid":
         grid(root, emb, sent, args.split)
         return
     opts = STOCK
     for name, change in STEPS[: args.only]:
         opts = replace(opts, **change)
+        if sent is None and opts.sentence_dense > 0 and probe._sent_vecs is None:
+            continue
         row = dev_row(root, emb, opts, sent) if args.what == "dev" else scifact_row(root, emb, opts, sent, args.split)
         print(json.dumps({"step": name, **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}}),
               flush=True)
