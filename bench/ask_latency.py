@@ -40,6 +40,7 @@ def core_retriever_class(commit: str = CORE):
     spec = importlib.util.spec_from_loader("briefing_qa._core_retrieval", loader=None)
     mod = importlib.util.module_from_spec(spec)
     mod.__package__ = "briefing_qa"
+    sys.modules[spec.name] = mod
     exec(compile(src, f"{commit}:retrieval.py", "exec"), mod.__dict__)
     return mod.Retriever
 

@@ -1,7 +1,10 @@
-"""Retrieval: hybrid dense (FAISS) + lexical (tantivy BM25) search, fused by
-reciprocal rank; passages are exact slices of the canonical text, merged when
-adjacent, de-duplicated when the same text stands in several places, with the
-sentence(s) that best answer the question highlighted."""
+"""Retrieval: hybrid dense (FAISS) + lexical (tantivy BM25) search, fused as a
+weighted sum of min-max scaled scores; the BM25 query also gets corpus-mined
+abbreviation expansions and the corpus's British/American spellings.
+Passages are exact slices of the canonical text, merged when adjacent; the
+same or nearly the same text standing in several places is shown once (its
+first occurrence) with the others cited in `also_in`; the sentence(s) that
+best answer the question are highlighted. docs/evaluation.md measures each step."""
 
 from __future__ import annotations
 
