@@ -149,6 +149,23 @@ def _tree(doc) -> list[dict]:
     return roots
 
 
+def _offline_docs(app: FastAPI) -> None:
+    """/docs with Swagger UI's files served from the swagger-ui-bundle package:
+    FastAPI's default page loads them from a CDN, which an intranet may block."""
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="Briefing QA API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     engine = engine or Engine(settings)
@@ -160,7 +177,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         yield
 
     app = FastAPI(
-        title="Briefing QA", version=__version__, lifespan=lifespan,
+        title="Briefing QA", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
         description="Verbatim, cited passages from safeguarding briefings and statutory guidance. "
         "Never generates text: every quote is a slice of a source document.",
     )
@@ -190,6 +207,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
         logging.getLogger("briefing_qa.api").exception("unhandled error on %s", request.url.path)
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged", "internal-error")
+
+    _offline_docs(app)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict:
