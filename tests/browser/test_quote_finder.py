@@ -14,6 +14,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import LiveServer
+
 from .conftest import SCREENSHOTS, deep_active, format_violations, run_axe, tab_to
 
 KCSIE = "keeping-children-safe-in-education-2025"
@@ -201,6 +203,15 @@ def test_quote_check_finds_a_real_quote_and_flags_an_altered_one(new_page, serve
     page.click("#verify-form button[type=submit]")
     expect(verdict).to_have_attribute("data-verdict", "not-found")
 
+    # Words left out with an ellipsis: found part by part, the kept parts marked in the full source.
+    page.fill("#verify-quote", "Poverty leads to additional complexity … which can in turn heighten the risk of neglect or abuse.")
+    page.click("#verify-form button[type=submit]")
+    expect(verdict).to_have_attribute("data-verdict", "found-elided")
+    assert verdict.locator("h3").inner_text() == "Found, with words left out"
+    assert verdict.locator("[data-source-text]").text_content() == real
+    assert verdict.locator("[data-source-text] mark").all_text_contents() == [
+        "Poverty leads to additional complexity", "which can in turn heighten the risk of neglect or abuse."]
+
     page.fill("#verify-quote", "   ")
     page.click("#verify-form button[type=submit]")
     expect(page.locator("#verify-error")).to_have_text("Error: Paste a quote to check.")
@@ -276,3 +287,49 @@ def test_page_axe_and_screenshots(new_page, server, width):
     violations = run_axe(page)
     assert violations == [], format_violations(violations)
     assert page.js_errors == []
+
+
+READ_KEY = "reader-key-for-the-page-test"
+
+
+@pytest.fixture(scope="module")
+def keyed_server(corpus_index):
+    server = LiveServer(corpus_index.index, env={"BRIEFING_QA_API_KEYS": f"{READ_KEY},ops-key-for-tests:admin"})
+    yield server.wait_ready()
+    server.stop()
+
+
+def test_page_on_a_service_with_keys_asks_for_one_and_uses_it(new_page, keyed_server):
+    page = new_page(1280, 900, origin=keyed_server.url)
+    page.goto(keyed_server.url + "/")
+    form = page.locator("#key-form")
+    expect(form).to_be_visible()
+    expect(page.locator("#api-key")).to_be_focused()
+    page.fill("#api-key", "not-a-key")
+    page.click("#key-form button[type=submit]")
+    expect(page.locator("#key-error")).to_have_text("Error: That key was not accepted. Check it and try again.")
+    expect(page.locator("#api-key")).to_have_attribute("aria-invalid", "true")
+
+    page.fill("#api-key", READ_KEY)
+    page.click("#key-form button[type=submit]")
+    expect(form).to_be_hidden()
+    page.wait_for_function("document.querySelectorAll('#doc option').length > 1")
+    results = search(page, '"professional curiosity"')
+    assert results.count() >= 1
+    # The chat widget on the page was given the key: it answers too.
+    chat = page.locator("briefing-qa-chat")
+    assert chat.get_attribute("api-key") == READ_KEY
+    chat.locator("input[name=question]").fill("What is the impact of poverty on neglect?")
+    chat.locator("button[type=submit]").click()
+    chat.locator("li.turn .passage").first.wait_for()
+    # The key is kept for the tab: a reload does not ask again.
+    page.reload()
+    page.wait_for_function("document.querySelectorAll('#doc option').length > 1")
+    expect(form).to_be_hidden()
+
+    fresh = new_page(375, 800, origin=keyed_server.url)
+    fresh.goto(keyed_server.url + "/")
+    expect(fresh.locator("#key-form")).to_be_visible()
+    violations = run_axe(fresh)
+    assert violations == [], format_violations(violations)
+    assert page.js_errors == [] and fresh.js_errors == []

@@ -26,11 +26,64 @@
     setTimeout(() => { status.textContent = text; }, 50);
   }
 
-  async function getJSON(path) {
-    const resp = await fetch(API + path, { headers: { Accept: "application/json" } });
+  // ---- API key: when the service requires keys (BRIEFING_QA_API_KEYS), the
+  // first 401 shows a form for a read key, kept for this tab only
+  // (sessionStorage) and passed to the chat widget on the page too.
+  const KEY_STORE = "briefing-qa-api-key";
+  const keyForm = $("key-form"), keyInput = $("api-key"), keyError = $("key-error");
+  const chat = document.querySelector("briefing-qa-chat");
+  let apiKey = "";
+  try { apiKey = sessionStorage.getItem(KEY_STORE) || ""; } catch (_) { /* storage blocked */ }
+  if (apiKey && chat) chat.setAttribute("api-key", apiKey);
+
+  function headers(extra) {
+    const hd = { Accept: "application/json", ...(extra || {}) };
+    if (apiKey) hd["X-API-Key"] = apiKey;
+    return hd;
+  }
+
+  class KeyNeeded extends Error {}
+
+  async function call(path, init) {
+    const resp = await fetch(API + path, { ...(init || {}), headers: headers((init || {}).headers) });
+    if (resp.status === 401) {
+      askForKey(apiKey ? "That key was not accepted. Check it and try again." : "");
+      throw new KeyNeeded("This service needs an API key: enter it above.");
+    }
     if (!resp.ok) throw new Error(await Q.problemMessage(resp));
     return resp.json();
   }
+
+  const getJSON = (path) => call(path);
+
+  function askForKey(error) {
+    const wasHidden = keyForm.hidden;
+    keyForm.hidden = false;
+    keyError.hidden = !error;
+    keyError.textContent = error ? `Error: ${error}` : "";
+    if (error) keyInput.setAttribute("aria-invalid", "true");
+    else keyInput.removeAttribute("aria-invalid");
+    if (wasHidden || error) keyInput.focus();
+  }
+
+  keyForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const key = keyInput.value.trim();
+    if (!key) { askForKey("Enter the API key your intranet team gave you."); return; }
+    apiKey = key;
+    try { sessionStorage.setItem(KEY_STORE, key); } catch (_) { /* tab only */ }
+    if (chat) chat.setAttribute("api-key", key);
+    try {
+      await loadDocuments();
+    } catch (err) {
+      return; // a 401 has shown the form again, with its error
+    }
+    keyForm.hidden = true;
+    keyInput.value = "";
+    say("API key accepted.");
+    await applyState(readState());
+    qInput.focus();
+  });
 
   // ---- state in the address bar, so results can be shared and the back button works
   function readState() {
@@ -56,8 +109,11 @@
 
   // ---- documents and sections ----------------------------------------------
   async function loadDocuments() {
-    docs = await Q.fetchDocuments(API);
+    const body = await getJSON("/v1/documents");
+    docs = new Map(body.documents.map((d) => [d.id, d]));
     const list = $("doc-list");
+    docSelect.replaceChildren(docSelect.options[0]);
+    list.replaceChildren();
     for (const d of docs.values()) {
       docSelect.append(h("option", { value: d.id }, d.title));
       list.append(h("li", {}, `${d.publisher || "Unknown publisher"} (${d.year || "n.d."}) `, h("i", {}, d.title),
@@ -309,16 +365,33 @@
       c.url ? h("a", { href: c.url, target: "_blank", rel: "noopener" }, "Open in the source", h("span", { class: "vh" }, " (opens in a new tab)")) : null);
   }
 
+  // The source span of an elided quote, with the parts the quote keeps marked.
+  function markedParts(m) {
+    const bq = h("blockquote", { class: "quote", "data-source-text": "" });
+    const base = m.source_offsets[0];
+    let at = 0;
+    for (const [s, e] of m.parts) {
+      if (s - base > at) bq.append(m.text.slice(at, s - base));
+      bq.append(h("mark", {}, m.text.slice(s - base, e - base)));
+      at = e - base;
+    }
+    return bq;
+  }
+
   function renderVerdict(v) {
     if (v.found) {
+      const elided = v.matches.some((m) => m.parts && m.parts.length);
       const items = v.matches.map((m, i) => h("li", { "data-match": "" },
         h("p", {}, h("strong", {}, where(m.citation)), `, characters ${m.source_offsets[0]}–${m.source_offsets[1]}.`),
-        m.identical ? null : [h("p", {}, "Only spacing, quote marks, dashes or bullets differ. The source reads:"),
-          h("blockquote", { class: "quote" }, m.text)],
+        m.parts && m.parts.length
+          ? [h("p", {}, "The parts your quote keeps are marked; the source reads in full:"), markedParts(m)]
+          : m.identical ? null : [h("p", {}, "Only spacing, quote marks, dashes or bullets differ. The source reads:"),
+            h("blockquote", { class: "quote" }, m.text)],
         sourceActions(m.text, m.citation, `place ${i + 1}`)));
-      return h("div", { class: "verdict found", "data-verdict": "found" },
-        h("h3", { tabindex: "-1" }, "Found word for word"),
-        h("p", {}, v.matches.length === 1 ? "The quote stands exactly in one place:" : `The quote stands exactly in ${v.matches.length} places:`),
+      const where_ = v.matches.length === 1 ? "in one place" : `in ${v.matches.length} places`;
+      return h("div", { class: "verdict found", "data-verdict": elided ? "found-elided" : "found" },
+        h("h3", { tabindex: "-1" }, elided ? "Found, with words left out" : "Found word for word"),
+        h("p", {}, elided ? `Each part of the quote stands word for word, in order, ${where_}:` : `The quote stands exactly ${where_}:`),
         h("ul", {}, items));
     }
     if (!v.closest) {
@@ -364,11 +437,10 @@
     vQuote.removeAttribute("aria-describedby");
     vResult.replaceChildren(h("p", {}, "Checking the quote…"));
     try {
-      const resp = await fetch(API + "/v1/verify", {
-        method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify({ quote }),
+      const verdict = await call("/v1/verify", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ quote }),
       });
-      if (!resp.ok) throw new Error(await Q.problemMessage(resp));
-      vResult.replaceChildren(renderVerdict(await resp.json()));
+      vResult.replaceChildren(renderVerdict(verdict));
     } catch (err) {
       vResult.replaceChildren(h("div", { class: "verdict not-found", "data-verdict": "error" },
         h("h3", { tabindex: "-1" }, "The quote could not be checked"), h("p", {}, err.message || "The service could not be reached.")));
@@ -396,7 +468,7 @@
   window.addEventListener("popstate", () => applyState(readState(), { focus: true }));
 
   loadDocuments()
-    .catch(() => say("The list of documents could not be loaded."))
+    .catch((err) => { if (!(err instanceof KeyNeeded)) say("The list of documents could not be loaded."); })
     .then(() => applyState(readState()));
   updateSelection();
 })();

@@ -199,25 +199,29 @@
 
   const documentCache = new Map();
   /** Document metadata (publisher, year, url...) by id, fetched once per API. */
+  // Cached per base URL and key: a page that is given a key later (the quote
+  // finder asks for one on a 401) must not keep the empty answer it had before.
   function fetchDocuments(base, key) {
-    if (!documentCache.has(base)) {
+    const ck = `${base}\n${key || ""}`;
+    if (!documentCache.has(ck)) {
       const p = fetch(`${base}/v1/documents`, { headers: jsonHeaders(key) })
         .then((r) => (r.ok ? r.json() : { documents: [] }))
         .then((b) => new Map((b.documents || []).map((d) => [d.id, d])))
-        .catch(() => { documentCache.delete(base); return new Map(); });
-      documentCache.set(base, p);
+        .catch(() => { documentCache.delete(ck); return new Map(); });
+      documentCache.set(ck, p);
     }
-    return documentCache.get(base);
+    return documentCache.get(ck);
   }
 
   const configCache = new Map();
   function fetchConfig(base, key) {
-    if (!configCache.has(base)) {
-      configCache.set(base, fetch(`${base}/v1/widget-config`, { headers: jsonHeaders(key) })
+    const ck = `${base}\n${key || ""}`;
+    if (!configCache.has(ck)) {
+      configCache.set(ck, fetch(`${base}/v1/widget-config`, { headers: jsonHeaders(key) })
         .then((r) => (r.ok ? r.json() : {}))
         .catch(() => ({})));
     }
-    return configCache.get(base);
+    return configCache.get(ck);
   }
 
   /** A message for a failed request: the problem+json title and detail where there is one. */
@@ -340,11 +344,18 @@ figcaption p { margin: 0 0 2px; }
       return (this.serverConfig.danger_phrases && this.serverConfig.danger_phrases.length) ? this.serverConfig.danger_phrases : DEFAULT_DANGER_PHRASES;
     }
 
-    static get observedAttributes() { return ["heading", "title", "heading-level"]; }
-    attributeChangedCallback() { if (this.titleEl) this.renderTitle(); }
+    static get observedAttributes() { return ["heading", "title", "heading-level", "api-key"]; }
+    attributeChangedCallback(name) {
+      if (name === "api-key") { if (this.isConnected) this.loadServerData(); return; }
+      if (this.titleEl) this.renderTitle();
+    }
 
     connectedCallback() {
       if (!this.built) this.build();
+      this.loadServerData();
+    }
+
+    loadServerData() {
       fetchConfig(this.apiBase, this.apiKey).then((c) => { this.serverConfig = c || {}; });
       fetchDocuments(this.apiBase, this.apiKey);
     }
