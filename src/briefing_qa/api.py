@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +23,7 @@ PROBLEM = "application/problem+json"
 STATIC = Path(__file__).parent / "static"
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     text = "text"
     key_message = "key_message"
     learning_points = "learning_points"
@@ -98,6 +98,8 @@ class VerifyMatch(BaseModel):
     text: str = Field(description="The exact slice of the canonical text the quote stands as")
     source_offsets: list[int] = Field(description="[start, end] within the canonical text")
     identical: bool = Field(description="Character for character, before folding white space, quote marks and dashes")
+    parts: list[list[int]] = Field(default=[], description="For a quote with words left out (an ellipsis): [start, end] "
+                                   "of each quoted part within the canonical text, in order; empty otherwise")
     citation: CitationOut
 
 

@@ -26,6 +26,11 @@ from .retrieval import Retriever
 
 MAX_MATCHES = 20
 CANDIDATES = 6
+# A quote with words left out ("…", "[...]") matches when its parts stand in
+# order in one document, each within this many characters of the one before:
+# trainers elide inside a paragraph or two, not across chapters.
+MAX_ELISION = 1500
+_ELLIPSIS = re.compile(r"\s*(?:\[\s*\.\.\.\s*\]|\(\s*\.\.\.\s*\)|\.\.\.)\s*")
 # Below this word-level similarity the "closest passage" is not shown: it
 # would not help anyone correct their quote.
 MIN_SIMILARITY = 0.3
@@ -92,6 +97,9 @@ class Match:
     source_offsets: tuple[int, int]
     identical: bool  # character for character, without any folding
     citation: Citation
+    # For a quote with words left out: the span of each part it quotes, in
+    # order, within the canonical text (`text` runs from the first to the last).
+    parts: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,7 +132,7 @@ class Verdict:
         return {
             "quote": self.quote, "found": self.found,
             "matches": [{"text": m.text, "source_offsets": list(m.source_offsets), "identical": m.identical,
-                         "citation": cit(m.citation)} for m in self.matches],
+                         "parts": [list(p) for p in m.parts], "citation": cit(m.citation)} for m in self.matches],
             "closest": closest,
         }
 
@@ -179,6 +187,20 @@ def _word_char(c: str) -> bool:
     return c.isalnum()
 
 
+def _occurrences(f: _Folded, q: str, start: int = 0, stop: int | None = None):
+    """Folded start positions of `q` in f.text within [start, stop), on word
+    boundaries: "overty leads" is not a quote of "Poverty leads"."""
+    limit = len(f.text) if stop is None else min(stop, len(f.text))
+    pos = f.text.find(q, start)
+    while pos != -1 and pos + len(q) <= limit:
+        end = pos + len(q)
+        ok_start = pos == 0 or not (_word_char(q[0]) and _word_char(f.text[pos - 1]))
+        ok_end = end == len(f.text) or not (_word_char(q[-1]) and _word_char(f.text[end]))
+        if ok_start and ok_end:
+            yield pos
+        pos = f.text.find(q, pos + 1)
+
+
 def find_exact(documents: dict[str, Document], quote: str, base_url: str = "") -> list[Match]:
     q = fold_quote(quote)
     if not q:
@@ -187,17 +209,44 @@ def find_exact(documents: dict[str, Document], quote: str, base_url: str = "") -
     matches: list[Match] = []
     for doc in documents.values():
         f = _folded(doc)
-        pos = f.text.find(q)
-        while pos != -1 and len(matches) < MAX_MATCHES:
-            end = pos + len(q)
-            # A quote starts and ends on word boundaries: "overty leads" is not a quote of "Poverty leads".
-            ok_start = pos == 0 or not (_word_char(q[0]) and _word_char(f.text[pos - 1]))
-            ok_end = end == len(f.text) or not (_word_char(q[-1]) and _word_char(f.text[end]))
-            if ok_start and ok_end:
-                s, e = f.original(pos, end)
-                text = doc.text[s:e]
-                matches.append(Match(text, (s, e), text == raw, _citation(doc, s, e, base_url)))
-            pos = f.text.find(q, pos + 1)
+        for pos in _occurrences(f, q):
+            if len(matches) >= MAX_MATCHES:
+                break
+            s, e = f.original(pos, pos + len(q))
+            text = doc.text[s:e]
+            matches.append(Match(text, (s, e), text == raw, _citation(doc, s, e, base_url)))
+    return matches
+
+
+def quote_parts(quote: str) -> list[str]:
+    """The folded parts of a quote between its ellipses ("…", "...", "[...]")."""
+    return [p for p in (x.strip() for x in _ELLIPSIS.split(fold_quote(quote))) if p]
+
+
+def find_elided(documents: dict[str, Document], quote: str, base_url: str = "") -> list[Match]:
+    """A quote with words left out: every part stands word for word, in order,
+    in one document, each within MAX_ELISION characters of the last. A
+    leading or trailing ellipsis only marks a quote cut mid-sentence."""
+    parts = quote_parts(quote)
+    if not parts or (len(parts) == 1 and parts[0] == fold_quote(quote)):
+        return []
+    matches: list[Match] = []
+    for doc in documents.values():
+        f = _folded(doc)
+        for pos in _occurrences(f, parts[0]):
+            if len(matches) >= MAX_MATCHES:
+                break
+            spans = [(pos, pos + len(parts[0]))]
+            for part in parts[1:]:
+                nxt = next(_occurrences(f, part, spans[-1][1], spans[-1][1] + MAX_ELISION + len(part)), None)
+                if nxt is None:
+                    break
+                spans.append((nxt, nxt + len(part)))
+            if len(spans) < len(parts):
+                continue
+            originals = tuple(f.original(a, b) for a, b in spans)
+            s, e = originals[0][0], originals[-1][1]
+            matches.append(Match(doc.text[s:e], (s, e), False, _citation(doc, s, e, base_url), originals))
     return matches
 
 
@@ -333,7 +382,7 @@ def _absorb_edge_punctuation(runs: list, text: str) -> None:
 
 
 def verify(retriever: Retriever, quote: str, base_url: str = "") -> Verdict:
-    matches = find_exact(retriever.documents, quote, base_url)
+    matches = find_exact(retriever.documents, quote, base_url) or find_elided(retriever.documents, quote, base_url)
     if matches:
         return Verdict(quote, True, tuple(matches))
     return Verdict(quote, False, (), find_closest(retriever, quote, base_url))

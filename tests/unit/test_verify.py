@@ -125,3 +125,44 @@ def test_unrelated_text_has_no_closest_passage():
 def test_blank_quote_finds_nothing(quote):
     doc = _doc()
     assert find_exact({doc.id: doc}, quote) == []
+
+
+def test_a_quote_with_words_left_out_is_found_part_by_part():
+    doc = _doc()
+    quote = "Poverty leads to additional complexity … which can in turn heighten the risk of neglect [...] not always fully understood."
+    v = verify(StubRetriever(doc), quote)
+    assert v.found
+    [m] = v.matches
+    assert not m.identical and len(m.parts) == 3
+    # The match spans the source from the first part to the last; each part is an exact slice.
+    assert m.text == doc.text[m.source_offsets[0]:m.source_offsets[1]] == POVERTY
+    assert [doc.text[s:e] for s, e in m.parts] == [
+        "Poverty leads to additional complexity", "which can in turn heighten the risk of neglect", "not always fully understood."]
+    assert m.citation.section_path == ("Neglect", "Impact of poverty")
+    assert v.to_json()["matches"][0]["parts"] == [list(p) for p in m.parts]
+
+
+def test_leading_and_trailing_ellipses_mark_a_cut_quote():
+    doc = _doc()
+    [m] = verify(StubRetriever(doc), "...heighten the risk of neglect or abuse...").matches
+    assert m.text == "heighten the risk of neglect or abuse" and len(m.parts) == 1
+
+
+@pytest.mark.parametrize("quote", [
+    "Poverty leads to additional complexity … the risk of nothing",  # second part not in the source
+    "the risk of neglect or abuse … Poverty leads to additional",  # parts out of order
+])
+def test_elided_parts_must_all_stand_in_order(quote):
+    v = verify(StubRetriever(_doc()), quote)
+    assert not v.found and not v.matches
+
+
+def test_elided_parts_far_apart_are_not_one_quote():
+    b = DocumentBuilder()
+    b.heading("A", 1)
+    b.add("paragraph", "The first part stands here.")
+    b.add("paragraph", "Filler sentence about something else entirely. " * 60)
+    b.add("paragraph", "The last part stands there.")
+    doc = b.build(id="d", title="D", path="d.txt", sha256="d" * 8, format="text")
+    assert not verify(StubRetriever(doc), "The first part stands here. … The last part stands there.").found
+    assert verify(StubRetriever(doc), "The first part stands here. … Filler sentence about something").found
