@@ -49,6 +49,10 @@ class LexicalIndex:
         self.index = tantivy.Index.open(str(folder))
         self.index.reload()
         self.searcher = self.index.searcher()
+        # Chunk number of every tantivy document, read once: fetching the
+        # stored field of each of a query's 300 hits cost more than the search.
+        everything = self.searcher.search(tantivy.Query.all_query(), max(1, self.searcher.num_docs)).hits
+        self._idx = {(a.segment_ord, a.doc): self.searcher.doc(a)["idx"][0] for _, a in everything}
 
     def search(self, query: str, limit: int, boosts: dict[str, float] | None = None,
                require_phrases: bool = True) -> list[tuple[int, float]]:
@@ -68,7 +72,7 @@ class LexicalIndex:
             return []
         q = self.index.parse_query(" ".join(parts), list(FIELDS), field_boosts=boosts)
         hits = self.searcher.search(q, limit).hits
-        return [(self.searcher.doc(addr)["idx"][0], float(score)) for score, addr in hits]
+        return [(self._idx[(addr.segment_ord, addr.doc)], float(score)) for score, addr in hits]
 
     @property
     def num_docs(self) -> int:
