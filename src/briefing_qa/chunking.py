@@ -82,7 +82,7 @@ def chunk_document(
             group.clear()
 
     for block in doc.blocks:
-        if block.type == "heading":
+        if block.type in ("heading", "cover"):
             flush()
             continue
         sec = sections[block.section_id]

@@ -40,13 +40,24 @@ class IngestReport:
         return not self.errors
 
 
-def _previous(root: Path, model: str, chunk_tokens: int) -> store.StoredIndex | None:
+# What the readers, the structure builder and the chunker make. Bump it when
+# a change to them changes their output: an index built by another pipeline
+# then has every file read and chunked again on the next ingest (vectors are
+# still reused wherever the embedded text is unchanged).
+PIPELINE = 2
+
+
+def _previous(root: Path, model: str) -> store.StoredIndex | None:
     """The live index, if its vectors can be reused for this build."""
     try:
-        prev = store.read_index(root, model)
+        return store.read_index(root, model)
     except IndexUnavailable:
         return None
-    return prev if prev.manifest.chunk_tokens == chunk_tokens else None
+
+
+def _same_pipeline(prev: store.StoredIndex | None, chunk_tokens: int) -> bool:
+    """Can the previous index's documents and chunks be kept as they are?"""
+    return prev is not None and prev.manifest.chunk_tokens == chunk_tokens and prev.manifest.pipeline == PIPELINE
 
 
 def ingest(paths: list[Path], settings: Settings, embedder: Callable[[], Embedder],
@@ -57,8 +68,8 @@ def ingest(paths: list[Path], settings: Settings, embedder: Callable[[], Embedde
     report = IngestReport()
     root = settings.index
     model = model_name(settings.model)
-    prev = _previous(root, model, settings.chunk_tokens)
-    prev_docs = prev.documents if prev else {}
+    prev = _previous(root, model)
+    prev_docs = prev.documents if _same_pipeline(prev, settings.chunk_tokens) else {}
 
     def fail(err: SourceError) -> None:
         report.errors.append(err)
@@ -101,9 +112,9 @@ def ingest(paths: list[Path], settings: Settings, embedder: Callable[[], Embedde
             files_by_id.pop(doc_id, None)
             fail(SourceError(str(path), f"could not be read ({type(exc).__name__}: {exc})"))
     report.documents = [d.id for d in docs]
-    report.removed = sorted(set(prev_docs) - set(report.documents))
+    report.removed = sorted(set(prev.documents if prev else {}) - set(report.documents))
 
-    unchanged = prev is not None and not report.parsed and not report.removed
+    unchanged = _same_pipeline(prev, settings.chunk_tokens) and not report.parsed and not report.removed
     if unchanged:
         report.chunks = len(prev.chunks)
         report.reused = len(prev.chunks)
@@ -182,7 +193,7 @@ def build_version(docs: list[Document], settings: Settings, embedder: Callable[[
         for i, c in enumerate(chunks)
     ]
     manifest = {
-        "model": model, "dimension": dim, "chunk_tokens": settings.chunk_tokens,
+        "model": model, "dimension": dim, "chunk_tokens": settings.chunk_tokens, "pipeline": PIPELINE,
         "documents": {d.id: {"path": d.path, "sha256": d.sha256} for d in docs},
     }
     folder = store.write_version(root, manifest, docs, chunks, hashes, vectors, lambda f: build_lexical(f, rows),

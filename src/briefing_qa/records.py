@@ -7,8 +7,9 @@ from dataclasses import asdict, dataclass, field
 
 # Content kinds trainers filter by. "text" is everything else.
 KINDS = ("text", "key_message", "learning_points", "reflective_questions", "example", "table")
-# Layout types of a block.
-BLOCK_TYPES = ("heading", "paragraph", "list", "table")
+# Layout types of a block. "cover": the lines of a title page (title,
+# subtitle, date): kept in the canonical text, never a passage.
+BLOCK_TYPES = ("heading", "paragraph", "list", "table", "cover")
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ class Manifest:
     chunk_tokens: int
     documents: dict  # id -> {"path", "sha256"}
     chunks: int
+    pipeline: int | None = None  # ingest.PIPELINE of the build (None: written before it existed)
 
     @classmethod
     def read(cls, folder: Path) -> Manifest:

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pypdf
 import pytest
@@ -81,6 +80,20 @@ def test_page_numbers_of_a_known_pdf_passage(retriever):
     assert pages and p.citation.pages[0] <= pages[0] <= p.citation.pages[1]
     assert p.citation.url.endswith(f"/v1/documents/{NATIONAL_FRAMEWORK}/file#page={p.citation.pages[0]}")
     assert f"p. {p.citation.pages[0]}" in p.citation.reference or "pp." in p.citation.reference
+
+
+def test_title_pages_stay_in_the_text_but_are_never_passages(retriever):
+    doc = retriever.documents[NATIONAL_FRAMEWORK]
+    covers = [b for b in doc.blocks if b.type == "cover"]
+    assert covers and all(doc.pages_of(b.start, b.end) == (1, 1) for b in covers)
+    assert "Statutory guidance on the purpose, principles for practice" in doc.text[covers[0].start:covers[-1].end]
+    assert not [c for c in retriever.chunks if c.document_id == NATIONAL_FRAMEWORK and c.pages == (1, 1)]
+    # A question naming the document gets its answer, not its title page.
+    p = _first_hit(retriever, "What does the children's social care national framework say about outcomes?", ["There are 4 outcomes"])
+    assert p.rank == 1 and p.citation.section_path[-1] == "Outcome"
+    # A cover that says something (a sentence) is still a passage.
+    kcsie = [c for c in retriever.chunks if c.document_id == "keeping-children-safe-in-education-2025" and c.pages == (1, 1)]
+    assert any("comes into force in September 2025." in c.text for c in kcsie)
 
 
 def test_chunks_fit_the_model_with_their_context(retriever, embedder):

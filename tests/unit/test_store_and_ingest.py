@@ -52,6 +52,26 @@ def test_reingest_unchanged_embeds_nothing_and_writes_no_version(src, settings):
     assert store.current_version(settings.index) == first
 
 
+def test_index_from_another_pipeline_is_rebuilt_reusing_vectors(src, settings):
+    """After an upgrade that changes reading or chunking, unchanged files are
+    read and chunked again (their old chunks are stale), but text embedded
+    before is not embedded again."""
+    import briefing_qa.ingest as ingest_mod
+
+    first = ingest([src], settings, FakeEmbedder)
+    manifest = store.current_version(settings.index) / "manifest.json"
+    data = json.loads(manifest.read_text())
+    assert data["pipeline"] == ingest_mod.PIPELINE
+    data["pipeline"] = ingest_mod.PIPELINE - 1
+    manifest.write_text(json.dumps(data))
+    report = ingest([src], settings, FakeEmbedder)
+    assert sorted(report.parsed) == sorted(first.documents) and report.version is not None
+    assert report.embedded == 0 and report.reused == report.chunks == first.chunks
+    assert store.read_index(settings.index, "fake-bow").manifest.pipeline == ingest_mod.PIPELINE
+    # ... and then it is current: the next run is a no-op again.
+    assert ingest([src], settings, FakeEmbedder).version is None
+
+
 def test_changed_and_removed_files(src, settings):
     ingest([src], settings, FakeEmbedder)
     (src / "notes.md").write_text("# Notes\n\nA different text now.\n")

@@ -492,6 +492,7 @@ class _Reader:
                 b.start_page(page)
                 started = page
 
+        covers = _title_pages([x for x in blocks if not isinstance(x, _Heading)], len(self.pages))
         for block in blocks:
             if isinstance(block, _Heading):
                 start(block.page)
@@ -499,11 +500,30 @@ class _Reader:
                 continue
             text, marks = _render(block)
             start(block.entries[0][0].page)
+            kind = "cover" if block.entries[0][0].page in covers and not marks else block.type
             # A paragraph running on to later pages starts them inside itself.
-            if b.add(block.type, text, page_breaks=marks) is not None and marks:
+            if b.add(kind, text, page_breaks=marks) is not None and marks:
                 started = max(started, marks[-1][0])
         start(len(self.pages))
         return b
+
+
+def _title_pages(blocks: list, n_pages: int) -> set[int]:
+    """Title pages among the first two: lines (title, subtitle, date) without
+    a single sentence. Nothing on them answers a question, yet a question
+    that names the document matches them best of all, so they are kept in
+    the text but never made passages. A cover that says something ("comes
+    into force in September 2025.") stays a passage."""
+    if n_pages < 4:
+        return set()
+    by_page: dict[int, list[str]] = collections.defaultdict(list)
+    for block in blocks:
+        first, last = block.entries[0][0].page, block.entries[-1][-1].page
+        by_page[first].append(_render(block)[0] if first == last else "x. y.")
+    return {p for p, texts in by_page.items() if p <= 2 and not any(_SENTENCE_END.search(t) for t in texts)}
+
+
+_SENTENCE_END = re.compile(r"[.!?:;][\"'’”)]*(\s|$)")
 
 
 def _render(block: _Block) -> tuple[str, list[tuple[int, int]]]:
