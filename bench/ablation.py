@@ -3,7 +3,8 @@
 
     .venv/bin/python bench/ablation.py dev --index build/idx
     .venv/bin/python bench/ablation.py scifact --split train
-    .venv/bin/python bench/ablation.py grid --split train      # fusion weights etc.
+    .venv/bin/python bench/ablation.py grid --split train      # fusion weights, or --variants '[{...}]'
+    .venv/bin/python bench/ablation.py devgrid --variants '[{}, {"prf_depth": 3, "prf_weight": 0.5}]'
 
 Both indexes must exist (`briefing-qa ingest --index build/idx` and
 `briefing-qa bench beir ../shared/bench/scifact` build them). Sentence
@@ -102,20 +103,22 @@ def scifact_row(root: Path, emb, opts: Options, sent, split: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["dev", "scifact", "grid"])
+    ap.add_argument("what", choices=["dev", "scifact", "grid", "devgrid"])
     ap.add_argument("--index", type=Path)
     ap.add_argument("--split", default="train")
     ap.add_argument("--no-sentences", action="store_true", help="skip sentence vectors (and their step)")
     ap.add_argument("--only", type=int, default=None, help="run only the first N steps")
+    ap.add_argument("--variants", type=json.loads, default=FUSION_GRID,
+                    help='grid/devgrid: JSON list of Options overrides, e.g. \'[{}, {"prf_depth": 3, "prf_weight": 0.5}]\'')
     args = ap.parse_args()
     emb = load_embedder(default_model())
-    root = args.index or (ROOT / ("build/idx" if args.what == "dev" else "build/bench/scifact"))
+    root = args.index or (ROOT / ("build/idx" if args.what in ("dev", "devgrid") else "build/bench/scifact"))
     probe = open_retriever(root, emb, STOCK)
     sent = None
     if probe._sent_vecs is None and not args.no_sentences:
-        sent = sentence_vectors(probe, emb, ROOT / "build" / "sentcache" / ("dev" if args.what == "dev" else "scifact"))
-    if args.what == "grid":
-        grid(root, emb, sent, args.split)
+        sent = sentence_vectors(probe, emb, ROOT / "build" / "sentcache" / ("dev" if args.what in ("dev", "devgrid") else "scifact"))
+    if args.what in ("grid", "devgrid"):
+        grid(root, emb, sent, args.split, args.variants, dev=args.what == "devgrid")
         return
     opts = STOCK
     for name, change in STEPS[: args.only]:
@@ -127,12 +130,17 @@ def main() -> None:
               flush=True)
 
 
-def grid(root: Path, emb, sent, split: str) -> None:
-    """Fusion weight and re-rank weights on SciFact (train only)."""
-    base = Options(fusion="convex", abbreviations=True, spelling=True)
-    for fusion, wd in [("rrf", 0.5), ("convex", 0.3), ("convex", 0.4), ("convex", 0.5), ("convex", 0.6)]:
-        row = scifact_row(root, emb, replace(base, fusion=fusion, dense_weight=wd), sent, split)
-        print(json.dumps({"fusion": fusion, "dense_weight": wd, **row}), flush=True)
+FUSION_GRID = [{"fusion": "rrf"}, {"dense_weight": 0.3}, {"dense_weight": 0.4}, {}, {"dense_weight": 0.6}]
+
+
+def grid(root: Path, emb, sent, split: str, variants: list[dict], dev: bool = False) -> None:
+    """Variants of the service's defaults (Options()), each a dict of
+    overrides, on SciFact (train for tuning) or on the dev set."""
+    for change in variants:
+        opts = replace(Options(), **change)
+        row = dev_row(root, emb, opts, sent) if dev else scifact_row(root, emb, opts, sent, split)
+        print(json.dumps({"variant": change, **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}}),
+              flush=True)
 
 
 if __name__ == "__main__":

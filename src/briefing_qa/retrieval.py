@@ -146,6 +146,18 @@ class Retriever:
         # Expansions go to BM25 only: appended to the question they moved the
         # dense vector off topic (SciFact train -0.005 nDCG@10).
         qv = self.embedder.embed([question])[0]
+        cos, dense = self._dense(qv, allowed)
+        lq = (question + " " + " ".join(extra)).replace('"', " ")
+        lex_hits = [(i, sc) for i, sc in self.lexical.search(lq, CANDIDATES * 3, boosts=o.boosts)
+                    if allowed is None or i in allowed][:CANDIDATES]
+        order = self._fuse(cos, dense, lex_hits)
+        best = float(cos[dense[0]]) if dense else 0.0
+        if o.sentence_lexical > 0 or (o.sentence_dense > 0 and self._sent_vecs is not None):
+            order = self._rerank(order, question + " " + " ".join(extra), qv)
+        return order, best
+
+    def _dense(self, qv: np.ndarray, allowed: set[int] | None):
+        """Cosines of every chunk, and the best CANDIDATES chunk numbers."""
         cos = self._vectors @ qv
         if allowed is not None:
             mask = np.full(len(cos), -np.inf, dtype="float32")
@@ -154,10 +166,10 @@ class Retriever:
             cos = mask
         n_cand = min(CANDIDATES, len(cos))
         top = np.argpartition(-cos, n_cand - 1)[:n_cand] if n_cand < len(cos) else np.arange(len(cos))
-        dense = [int(i) for i in top[np.argsort(-cos[top])] if np.isfinite(cos[i])]
-        lq = (question + " " + " ".join(extra)).replace('"', " ")
-        lex_hits = [(i, sc) for i, sc in self.lexical.search(lq, CANDIDATES * 3, boosts=o.boosts)
-                    if allowed is None or i in allowed][:CANDIDATES]
+        return cos, [int(i) for i in top[np.argsort(-cos[top])] if np.isfinite(cos[i])]
+
+    def _fuse(self, cos: np.ndarray, dense: list[int], lex_hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        o = self.options
         fused: dict[int, float] = {}
         wd, wl = o.dense_weight, 1.0 - o.dense_weight
         if o.fusion == "convex":
@@ -174,11 +186,7 @@ class Retriever:
                 fused[i] = fused.get(i, 0.0) + 2 * wd / (o.rrf_k + rank + 1)
             for rank, (i, _) in enumerate(lex_hits):
                 fused[i] = fused.get(i, 0.0) + 2 * wl / (o.rrf_k + rank + 1)
-        order = sorted(fused.items(), key=lambda kv: -kv[1])
-        if o.sentence_lexical > 0 or (o.sentence_dense > 0 and self._sent_vecs is not None):
-            order = self._rerank(order, question + " " + " ".join(extra), qv)
-        best = float(cos[dense[0]]) if dense else 0.0
-        return order, best
+        return sorted(fused.items(), key=lambda kv: -kv[1])
 
     def _rerank(self, order: list[tuple[int, float]], question: str, qv: np.ndarray) -> list[tuple[int, float]]:
         """Re-rank the head of the fused list with each candidate's best
