@@ -137,7 +137,9 @@ def open_bench_retriever(root: Path, embedder, **options):
 
 def run_beir(folder: Path, split: str, root: Path, embedder_factory: Callable, settings: Settings,
              progress: bool = False, log: Callable[[str], None] = lambda m: None, rebuild: bool = True,
-             **options) -> dict:
+             query_embedder: Callable | None = None, **options) -> dict:
+    """`embedder_factory` embeds the corpus (as ingest does); questions are
+    encoded by `query_embedder` when given (the service's query encoder)."""
     folder = Path(folder)
     for need in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv"):
         if not (folder / need).is_file():
@@ -150,7 +152,7 @@ def run_beir(folder: Path, split: str, root: Path, embedder_factory: Callable, s
         log(f"indexing {len(docs)} documents into {root} (vectors are reused by content hash)")
         report = build_index(docs, root, settings, embedder_factory, progress=progress)
         log(f"{report.chunks} chunks: {report.embedded} embedded, {report.reused} reused ({report.seconds:.0f} s)")
-    emb = embedder_factory()
+    emb = (query_embedder or embedder_factory)()
     retriever = open_bench_retriever(root, emb, **options)
     t0 = time.perf_counter()
     result = score_run(retriever, queries, qrels)

@@ -188,7 +188,7 @@ def bench_beir(
     index: Annotated[Path | None, typer.Option("--index", help="Where to build its index (kept: vectors are reused by content hash) [default: build/bench/<name>]")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Also print the figures as JSON")] = False,
 ) -> None:
-    """Index a BEIR folder with the service's own pipeline and retrieval; print nDCG@10 and recall@100."""
+    """Index a BEIR folder with the service's own pipeline, retrieval and query encoder; print nDCG@10 and recall@100."""
     from .beir import run_beir
     from .embedding import load_embedder
 
@@ -199,8 +199,12 @@ def bench_beir(
 
             raise InvalidRequest(f"--split must be test or train, not {split!r}")
         root = index or Path("build") / "bench" / folder.resolve().name
+        from .onnx_encoder import load_query_embedder
+
+        # Questions go through the service's own query encoder (BRIEFING_QA_ENCODER).
         result = run_beir(folder, split, root, lambda: load_embedder(s.model), s, progress=True,
-                          log=lambda m: typer.echo(m, err=True))
+                          log=lambda m: typer.echo(m, err=True),
+                          query_embedder=lambda: load_query_embedder(s.model, root, s.encoder))
     except BriefingQAError as exc:
         _fail(exc)
     if as_json:

