@@ -50,10 +50,11 @@ def test_concurrent_questions_are_batched_and_each_gets_its_own_vector(briefing_
 def test_int8_encoder_is_close_but_opt_in(embedder, briefing_index):
     """int8 is faster but only close to torch's vectors: never the default."""
     path = ensure(default_model(), briefing_index, int8=True)
-    assert path.name.endswith("-int8.onnx") and path.stat().st_size < 40e6
+    # The matrix weights in int8; the word-embedding table stays fp32 (a lookup: no speed to gain).
+    assert path.name.endswith("-int8pc.onnx") and path.stat().st_size < 0.7 * ensure(default_model(), briefing_index).stat().st_size
     texts = ["What is the impact of poverty on neglect?", "Can I share information without consent?"]
     a, b = OnnxEmbedder(default_model(), path).embed(texts), embedder.embed(texts)
-    assert ((a * b).sum(axis=1) > 0.95).all()
+    assert ((a * b).sum(axis=1) > 0.98).all()  # per-channel MatMul quantisation: ~0.994 on real questions
     from briefing_qa.settings import Settings
 
     assert Settings.from_env(env={}).encoder == "onnx"
