@@ -86,9 +86,9 @@ def open_retriever(root: Path, emb, opts: Options, sent=None) -> Retriever:
     return r
 
 
-def dev_row(root: Path, emb, opts: Options, sent) -> dict:
+def dev_row(root: Path, emb, opts: Options, sent, questions: Path = DEV) -> dict:
     r = open_retriever(root, emb, opts, sent)
-    rep = evaluate(r, load_questions(DEV))
+    rep = evaluate(r, load_questions(questions))
     return {"hit@1": rep.hit_at_1, "hit@5": rep.hit_at_5, "MRR@10": rep.mrr_at_10, "section": rep.section_accuracy,
             "oos": f"{rep.oos_abstained}/{rep.n_out_of_scope}", "wrong_abst": rep.wrongly_abstained,
             "ms": rep.median_ms, "missed@1": " ".join(rep.missed_at_1)}
@@ -108,6 +108,7 @@ def main() -> None:
     ap.add_argument("--split", default="train")
     ap.add_argument("--no-sentences", action="store_true", help="skip sentence vectors (and their step)")
     ap.add_argument("--only", type=int, default=None, help="run only the first N steps")
+    ap.add_argument("--questions", type=Path, default=DEV, help="devgrid: the questions file (eval format)")
     ap.add_argument("--variants", type=json.loads, default=FUSION_GRID,
                     help='grid/devgrid: JSON list of Options overrides, e.g. \'[{}, {"prf_depth": 3, "prf_weight": 0.5}]\'')
     args = ap.parse_args()
@@ -118,7 +119,7 @@ def main() -> None:
     if probe._sent_vecs is None and not args.no_sentences:
         sent = sentence_vectors(probe, emb, ROOT / "build" / "sentcache" / ("dev" if args.what in ("dev", "devgrid") else "scifact"))
     if args.what in ("grid", "devgrid"):
-        grid(root, emb, sent, args.split, args.variants, dev=args.what == "devgrid")
+        grid(root, emb, sent, args.split, args.variants, dev=args.what == "devgrid", questions=args.questions)
         return
     opts = STOCK
     for name, change in STEPS[: args.only]:
@@ -133,12 +134,12 @@ def main() -> None:
 FUSION_GRID = [{"fusion": "rrf"}, {"dense_weight": 0.3}, {"dense_weight": 0.4}, {}, {"dense_weight": 0.6}]
 
 
-def grid(root: Path, emb, sent, split: str, variants: list[dict], dev: bool = False) -> None:
+def grid(root: Path, emb, sent, split: str, variants: list[dict], dev: bool = False, questions: Path = DEV) -> None:
     """Variants of the service's defaults (Options()), each a dict of
     overrides, on SciFact (train for tuning) or on the dev set."""
     for change in variants:
         opts = replace(Options(), **change)
-        row = dev_row(root, emb, opts, sent) if dev else scifact_row(root, emb, opts, sent, split)
+        row = dev_row(root, emb, opts, sent, questions) if dev else scifact_row(root, emb, opts, sent, split)
         print(json.dumps({"variant": change, **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}}),
               flush=True)
 

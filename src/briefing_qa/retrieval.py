@@ -8,6 +8,7 @@ best answer the question are highlighted. docs/evaluation.md measures each step.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -50,7 +51,9 @@ def fold(text: str) -> str:
     return re.sub(r"\s+", " ", text).lower()
 
 
+@functools.lru_cache(maxsize=200_000)
 def _stem(w: str) -> str:
+    # Cached: the same few thousand words are stemmed for every answer's sentences.
     w = w.lower().replace("’", "'")
     for suf in ("'s", "ing", "ies", "ed", "es", "s"):
         if w.endswith(suf) and len(w) - len(suf) >= 3:
@@ -91,6 +94,7 @@ class Retriever:
         self.options = replace(options or Options(), **overrides)
         self._vectors = stored.vector_array()
         self._shingle_cache: dict[int, set] = {}
+        self._sentence_cache: dict[tuple, list] = {}
         self._chunk_index = {c.id: i for i, c in enumerate(self.chunks)}
         # Document frequency of stems over chunks, for highlight weights.
         df: dict[str, int] = {}
@@ -148,8 +152,10 @@ class Retriever:
         qv = self.embedder.embed([question])[0]
         cos, dense = self._dense(qv, allowed)
         lq = (question + " " + " ".join(extra)).replace('"', " ")
-        lex_hits = [(i, sc) for i, sc in self.lexical.search(lq, CANDIDATES * 3, boosts=o.boosts)
-                    if allowed is None or i in allowed][:CANDIDATES]
+        if allowed is None:
+            lex_hits = self.lexical.search(lq, CANDIDATES, boosts=o.boosts)
+        else:  # a document filter: ask for more, keep the allowed
+            lex_hits = [(i, sc) for i, sc in self.lexical.search(lq, CANDIDATES * 3, boosts=o.boosts) if i in allowed][:CANDIDATES]
         order = self._fuse(cos, dense, lex_hits)
         best = float(cos[dense[0]]) if dense else 0.0
         if o.sentence_lexical > 0 or (o.sentence_dense > 0 and self._sent_vecs is not None):
@@ -166,7 +172,8 @@ class Retriever:
             cos = mask
         n_cand = min(CANDIDATES, len(cos))
         top = np.argpartition(-cos, n_cand - 1)[:n_cand] if n_cand < len(cos) else np.arange(len(cos))
-        return cos, [int(i) for i in top[np.argsort(-cos[top])] if np.isfinite(cos[i])]
+        top = top[np.argsort(-cos[top])]
+        return cos, top[np.isfinite(cos[top])].tolist()
 
     def _fuse(self, cos: np.ndarray, dense: list[int], lex_hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
         o = self.options
@@ -304,7 +311,8 @@ class Retriever:
         for rank, p in enumerate(picked, start=rank0 + 1):
             doc = self.documents[p["doc"]]
             quote = doc.text[p["start"] : p["end"]]
-            hl = self._sentence_highlights(quote, terms) if mode == "sentence" else self._term_highlights(quote, query, terms)
+            hl = (self._sentence_highlights((doc.id, p["start"], p["end"]), quote, terms) if mode == "sentence"
+                  else self._term_highlights(quote, query, terms))
             also = tuple(cite(self.documents[d], sec, a, b, base_url) for d, sec, a, b in p["also"])
             out.append(Passage(
                 id=f"{doc.id}:{p['start']}-{p['end']}", rank=rank, score=round(float(p["score"]), 6), quote=quote,
@@ -339,15 +347,26 @@ class Retriever:
     def _weight(self, term: str) -> float:
         return self._idf.get(term, self._default_idf)
 
-    def _sentence_highlights(self, quote: str, terms: set[str]) -> list[tuple[int, int]]:
-        spans = sentence_spans(quote)
-        if not spans:
+    def _sentences(self, key: tuple, quote: str) -> list[tuple[int, int, frozenset, float]]:
+        """(start, end, terms, length norm) of each sentence of a passage;
+        cached per passage span, as the same passages answer many questions."""
+        got = self._sentence_cache.get(key)
+        if got is None:
+            got = []
+            for s, e in sentence_spans(quote):
+                st = frozenset(query_terms(quote[s:e]))
+                got.append((s, e, st, math.sqrt(len(st) + 4)))
+            if len(self._sentence_cache) > 50_000:
+                self._sentence_cache.clear()
+            self._sentence_cache[key] = got
+        return got
+
+    def _sentence_highlights(self, key: tuple, quote: str, terms: set[str]) -> list[tuple[int, int]]:
+        sentences = self._sentences(key, quote)
+        if not sentences:
             return []
-        scored = []
-        for s, e in spans:
-            st = query_terms(quote[s:e])
-            score = sum(self._weight(t) for t in terms & st) / math.sqrt(len(st) + 4)
-            scored.append((score, s, e))
+        spans = [(s, e) for s, e, _, _ in sentences]
+        scored = [(sum(self._weight(t) for t in terms & st) / norm, s, e) for s, e, st, norm in sentences]
         top = max(scored)
         if top[0] <= 0:
             return [spans[0]]
