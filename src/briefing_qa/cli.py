@@ -46,7 +46,7 @@ def ingest(
                      on_error=lambda e: typer.echo(f"skipped {e.path}: {e.reason}", err=True))
     except BriefingQAError as exc:
         _fail(exc)
-    if s.encoder == "onnx" and report.documents:
+    if s.encoder != "torch" and report.documents:
         _export_encoder(s)
     if report.version:
         typer.echo(f"indexed {len(report.documents)} documents, {report.chunks} chunks "
@@ -67,7 +67,7 @@ def _export_encoder(s: Settings) -> None:
     from .onnx_encoder import ensure
 
     try:
-        ensure(s.model, s.index)
+        ensure(s.model, s.index, int8=s.encoder == "onnx-int8")
     except Exception as exc:  # noqa: BLE001 - servers fall back to torch
         typer.echo(f"warning: ONNX query encoder not exported ({exc}); servers will encode with torch", err=True)
 
@@ -92,7 +92,7 @@ def serve(
     os.environ["BRIEFING_QA_INDEX"] = str(s.index)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")  # see asgi.py: requests run in parallel threads already
-    if s.encoder == "onnx":
+    if s.encoder != "torch":
         _export_encoder(s)  # once, here, rather than in every worker at once
     if s.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # /metrics then sums the counts of all workers, whichever answers.

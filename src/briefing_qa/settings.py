@@ -44,7 +44,10 @@ class Settings:
     max_body_bytes: int = 16_384
     log_queries: bool = False
     reload_interval: float = 2.0  # seconds between checks for a new index version
-    encoder: str = "onnx"  # query encoder: "onnx" (ONNX Runtime, same fp32 vectors), "onnx-int8" or "torch"
+    # Query encoder: "onnx-int8" (ONNX Runtime, int8 matrix products: 1.8 ms a
+    # question, vectors within ~0.6 % of torch's, the same retrieval figures),
+    # "onnx" (fp32, torch's vectors exactly, 5 ms) or "torch". docs/performance.md.
+    encoder: str = "onnx-int8"
     # The chat widget's safety notice and the phrases that show it (comma or
     # semicolon separated); empty: the widget's built-in defaults. Page
     # attributes on <briefing-qa-chat> override both.
