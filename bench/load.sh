@@ -26,7 +26,7 @@ if [ -z "${URL:-}" ]; then
   for _ in $(seq 1 300); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.1; done
   curl -sf "$URL/readyz" >/dev/null || { echo "server not ready" >&2; cat /tmp/bqa-bench-server.log >&2; exit 1; }
 fi
-echo "# $(date -u +%FT%TZ) url=$URL workers=$WORKERS encoder=${BRIEFING_QA_ENCODER:-onnx} batching=${BRIEFING_QA_ONNX_BATCHING:-1} load=$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $(date -u +%FT%TZ) url=$URL workers=$WORKERS encoder=${BRIEFING_QA_ENCODER:-onnx-int8} batching=${BRIEFING_QA_ENCODER_BATCHING:-true} load=$(cut -d' ' -f1-3 /proc/loadavg)"
 # warm up: first requests load caches
 wrk -t1 -c2 -d3s -s bench/ask.lua "$URL" >/dev/null
 for c in $CLIENTS; do

@@ -147,7 +147,7 @@ class OnnxEmbedder:
     normalize_embeddings=True) does: BERT tokenizer, truncation at the
     model's max_seq_length, mean pooling over real tokens, L2 norm."""
 
-    def __init__(self, model_path: str, onnx_path: Path, threads: int | None = None) -> None:
+    def __init__(self, model_path: str, onnx_path: Path, threads: int = 1, batching: bool = True) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -162,7 +162,7 @@ class OnnxEmbedder:
         opts = ort.SessionOptions()
         # One thread per run: requests run in parallel threads on 2 cores,
         # so intra-op threads would only contend with each other.
-        opts.intra_op_num_threads = threads or int(os.environ.get("BRIEFING_QA_ONNX_THREADS", "1"))
+        opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
@@ -174,7 +174,7 @@ class OnnxEmbedder:
         self._untruncated.no_padding()
         # Questions that arrive while one is being encoded are encoded
         # together next: one run for several costs far less than one each.
-        self.batching = os.environ.get("BRIEFING_QA_ONNX_BATCHING", "1") != "0"
+        self.batching = batching
         self._batcher = _Batcher(self._encode)
 
     def _probe_dimension(self) -> int:
@@ -256,25 +256,25 @@ class _Batcher:
         return slot[1]
 
 
-_cache: dict[tuple[str, str, str], object] = {}
+_cache: dict[tuple, object] = {}
 _cache_lock = threading.Lock()
 
 
-def load_query_embedder(model_path: str, index_root: Path, kind: str = "onnx"):
+def load_query_embedder(model_path: str, index_root: Path, kind: str = "onnx", threads: int = 1, batching: bool = True):
     """The embedder a server encodes questions with: ONNX Runtime when it
     can, else the torch model (with a warning saying why)."""
     from .embedding import load_embedder
 
     if kind == "torch" or not Path(model_path).is_dir():
         return load_embedder(model_path)
-    key = (model_path, str(index_root), kind)
+    key = (model_path, str(index_root), kind, threads, batching)
     with _cache_lock:
         if key in _cache:
             return _cache[key]
         try:
             if not _pooling_ok(model_path):
                 raise RuntimeError("the model's pooling is not mean pooling with normalisation")
-            emb = OnnxEmbedder(model_path, ensure(model_path, index_root, int8=kind == "onnx-int8"))
+            emb = OnnxEmbedder(model_path, ensure(model_path, index_root, int8=kind == "onnx-int8"), threads, batching)
         except Exception as exc:  # noqa: BLE001 - any failure: torch still works
             log.warning("ONNX query encoder unavailable (%s: %s); encoding with torch", type(exc).__name__, exc)
             emb = load_embedder(model_path)

@@ -46,7 +46,8 @@ class Engine:
         if self._embedder is None:
             from .onnx_encoder import load_query_embedder
 
-            self._embedder = load_query_embedder(self.settings.model, self.settings.index, self.settings.encoder)
+            s = self.settings
+            self._embedder = load_query_embedder(s.model, s.index, s.encoder, s.encoder_threads, s.encoder_batching)
         return self._embedder
 
     def load(self) -> Retriever:

@@ -48,6 +48,8 @@ class Settings:
     # question, vectors within ~0.6 % of torch's, the same retrieval figures),
     # "onnx" (fp32, torch's vectors exactly, 5 ms) or "torch". docs/performance.md.
     encoder: str = "onnx-int8"
+    encoder_threads: int = 1  # ONNX Runtime threads a run: requests already run in parallel threads
+    encoder_batching: bool = True  # encode the questions that arrive together in one run
     # The chat widget's safety notice and the phrases that show it (comma or
     # semicolon separated); empty: the widget's built-in defaults. Page
     # attributes on <briefing-qa-chat> override both.
@@ -90,6 +92,7 @@ class Settings:
             ("CHUNK_TOKENS", 40 <= self.chunk_tokens <= 256, "must be between 40 and 256"),
             ("MAX_BODY_BYTES", self.max_body_bytes >= 1024, "must be at least 1024"),
             ("ENCODER", self.encoder in ("onnx", "onnx-int8", "torch"), "must be onnx, onnx-int8 or torch"),
+            ("ENCODER_THREADS", 1 <= self.encoder_threads <= 64, "must be between 1 and 64"),
         ]
         for key, ok, why in checks:
             if not ok:
