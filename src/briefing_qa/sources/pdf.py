@@ -516,11 +516,16 @@ def _title_pages(blocks: list, n_pages: int) -> set[int]:
     into force in September 2025.") stays a passage."""
     if n_pages < 4:
         return set()
-    by_page: dict[int, list[str]] = collections.defaultdict(list)
+    seen: set[int] = set()
+    prose: set[int] = set()
     for block in blocks:
         first, last = block.entries[0][0].page, block.entries[-1][-1].page
-        by_page[first].append(_render(block)[0] if first == last else "x. y.")
-    return {p for p, texts in by_page.items() if p <= 2 and not any(_SENTENCE_END.search(t) for t in texts)}
+        if first > 2:
+            break  # blocks come in page order
+        seen.add(first)
+        if first != last or _SENTENCE_END.search(_render(block)[0]):
+            prose.add(first)  # a paragraph running on to the next page is prose too
+    return seen - prose
 
 
 _SENTENCE_END = re.compile(r"[.!?:;][\"'’”)]*(\s|$)")
