@@ -52,7 +52,7 @@ STEPS = [
 def sentence_vectors(retriever: Retriever, embedder, cache: Path):
     """(vectors, owner) for every sentence of every chunk, embedded as
     'context prefix + sentence'; cached by text hash."""
-    from briefing_qa.retrieval import sentence_texts
+    from briefing_qa.chunking import sentence_texts
 
     texts, owner = sentence_texts(retriever.chunks)
     keys = [hashlib.sha256(t.encode()).hexdigest()[:20] for t in texts]
@@ -108,12 +108,18 @@ def main() -> None:
     ap.add_argument("--split", default="train")
     ap.add_argument("--no-sentences", action="store_true", help="skip sentence vectors (and their step)")
     ap.add_argument("--only", type=int, default=None, help="run only the first N steps")
+    ap.add_argument("--encoder", default="torch", choices=["torch", "onnx", "onnx-int8"], help="query encoder")
     ap.add_argument("--questions", type=Path, default=DEV, help="devgrid: the questions file (eval format)")
     ap.add_argument("--variants", type=json.loads, default=FUSION_GRID,
                     help='grid/devgrid: JSON list of Options overrides, e.g. \'[{}, {"prf_depth": 3, "prf_weight": 0.5}]\'')
     args = ap.parse_args()
-    emb = load_embedder(default_model())
     root = args.index or (ROOT / ("build/idx" if args.what in ("dev", "devgrid") else "build/bench/scifact"))
+    if args.encoder == "torch":
+        emb = load_embedder(default_model())
+    else:  # the service's ONNX query encoders
+        from briefing_qa.onnx_encoder import load_query_embedder
+
+        emb = load_query_embedder(default_model(), root, args.encoder)
     probe = open_retriever(root, emb, STOCK)
     sent = None
     if probe._sent_vecs is None and not args.no_sentences:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from .records import Block, Chunk, Document
+from .structure import sentence_spans
 
 SEP = " › "
 
@@ -180,3 +181,16 @@ def _last_sentence(block: Block, s: int, e: int, text: str) -> str:
 def _short(lead: str, words: int = 20) -> str:
     parts = lead.split()
     return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
+
+
+def sentence_texts(chunks: list[Chunk]) -> tuple[list[str], list[int]]:
+    """What sentence vectors embed: each sentence of each chunk behind the
+    chunk's context prefix ("title › section: "), and the chunk it is in."""
+    texts, owner = [], []
+    for i, c in enumerate(chunks):
+        prefix = c.context[: len(c.context) - len(c.text)] if c.context.endswith(c.text) else ""
+        for s, e in sentence_spans(c.text):
+            if e - s >= 12:  # not a bare number or heading fragment
+                texts.append(prefix + c.text[s:e])
+                owner.append(i)
+    return texts, owner

@@ -50,7 +50,8 @@ def ingest(
         _export_encoder(s)
     if report.version:
         typer.echo(f"indexed {len(report.documents)} documents, {report.chunks} chunks "
-                   f"({report.embedded} embedded, {report.reused} reused) in {report.seconds:.1f} s -> {s.index}/{report.version}")
+                   f"({report.embedded} embedded, {report.reused} reused; {report.sentences_embedded} sentences embedded) "
+                   f"in {report.seconds:.1f} s -> {s.index}/{report.version}")
     elif report.documents:
         typer.echo(f"index is up to date: {len(report.documents)} documents, {report.chunks} chunks ({report.seconds:.1f} s)")
     else:

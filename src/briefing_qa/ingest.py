@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import store
-from .chunking import chunk_document
+from .chunking import chunk_document, sentence_texts
 from .embedding import Embedder, content_hash, model_name
 from .errors import BriefingQAError, IndexUnavailable, SourceError
 from .lexical import build_lexical
@@ -33,6 +33,7 @@ class IngestReport:
     chunks: int = 0
     embedded: int = 0
     reused: int = 0
+    sentences_embedded: int = 0  # sentence vectors (for re-ranking) embedded anew
     seconds: float = 0.0
 
     @property
@@ -44,7 +45,7 @@ class IngestReport:
 # a change to them changes their output: an index built by another pipeline
 # then has every file read and chunked again on the next ingest (vectors are
 # still reused wherever the embedded text is unchanged).
-PIPELINE = 2
+PIPELINE = 3  # 3: sentence vectors
 
 
 def _previous(root: Path, model: str) -> store.StoredIndex | None:
@@ -196,9 +197,32 @@ def build_version(docs: list[Document], settings: Settings, embedder: Callable[[
         "model": model, "dimension": dim, "chunk_tokens": settings.chunk_tokens, "pipeline": PIPELINE,
         "documents": {d.id: {"path": d.path, "sha256": d.sha256} for d in docs},
     }
+    sentences = _sentence_vectors(chunks, prev, dim, lambda: emb or embedder(), report, progress)
+    manifest["sentences"] = len(sentences.owner)
     folder = store.write_version(root, manifest, docs, chunks, hashes, vectors, lambda f: build_lexical(f, rows),
-                                 files=files)
+                                 files=files, sentences=sentences)
     report.version = folder.name
+
+
+def _sentence_vectors(chunks: list[Chunk], prev: store.StoredIndex | None, dim: int, embedder: Callable[[], Embedder],
+                      report: IngestReport, progress: bool) -> store.Sentences:
+    """Every sentence of every chunk, embedded behind its chunk's context
+    prefix (retrieval re-ranks with the best one); vectors of sentences seen
+    before are reused by content hash."""
+    texts, owner = sentence_texts(chunks)
+    hashes = [content_hash(t) for t in texts]
+    vectors = np.zeros((len(texts), dim), dtype="float32")
+    known = {h: i for i, h in enumerate(prev.sentence_hashes)} if prev is not None and prev.sentence_hashes else {}
+    todo = []
+    for k, h in enumerate(hashes):
+        if h in known:
+            vectors[k] = prev.sentences[known[h]]
+        else:
+            todo.append(k)
+    if todo:
+        vectors[todo] = embedder().embed([texts[k] for k in todo], progress=progress)
+    report.sentences_embedded = len(todo)
+    return store.Sentences(vectors, owner, hashes)
 
 
 def _unique(doc_id: str, seen: set[str]) -> str:

@@ -96,8 +96,18 @@ def current_version(root: Path) -> Path | None:
     return folder if name and folder.is_dir() else None
 
 
+@dataclass(frozen=True)
+class Sentences:
+    """What sentences.npy and sentences.json hold: rows grouped by chunk, in chunk order."""
+
+    vectors: np.ndarray
+    owner: list[int]
+    hashes: list[str]
+
+
 def write_version(root: Path, manifest: dict, documents: list[Document], chunks: list[Chunk],
-                  hashes: list[str], vectors: np.ndarray, build_lexical, files: dict[str, Path] | None = None) -> Path:
+                  hashes: list[str], vectors: np.ndarray, build_lexical, files: dict[str, Path] | None = None,
+                  sentences: Sentences | None = None) -> Path:
     """Write a complete version beside the live one and switch to it."""
     root.mkdir(parents=True, exist_ok=True)
     now = time.time()
@@ -113,6 +123,10 @@ def write_version(root: Path, manifest: dict, documents: list[Document], chunks:
             index.add(np.ascontiguousarray(vectors, dtype="float32"))
         faiss.write_index(index, str(tmp / "vectors.faiss"))
         build_lexical(tmp / "lexical")
+        if sentences is not None:
+            np.save(tmp / "sentences.npy", np.ascontiguousarray(sentences.vectors, dtype="float32"), allow_pickle=False)
+            (tmp / "sentences.json").write_text(json.dumps({"owner": sentences.owner, "hashes": sentences.hashes}),
+                                                encoding="utf-8")
         # A copy of each source file, so deep links open exactly what was indexed.
         (tmp / "files").mkdir()
         for doc_id, src in (files or {}).items():
@@ -173,6 +187,12 @@ class StoredIndex:
     chunks: list[Chunk]
     hashes: list[str]
     vectors: faiss.Index
+    # Each sentence of each chunk embedded on its own (sentences.npy), with the
+    # chunk it is in and its content hash (sentences.json); None in an index
+    # written before they existed.
+    sentences: np.ndarray | None = None
+    sentence_owner: list[int] | None = None
+    sentence_hashes: list[str] | None = None
 
     def source_file(self, doc_id: str) -> Path | None:
         doc = self.documents.get(doc_id)
@@ -216,5 +236,21 @@ def read_index(root: Path, model: str | None = None) -> StoredIndex:
         raise IndexUnavailable(f"the index at {folder} is damaged ({exc}); rebuild with `briefing-qa ingest`") from exc
     if vectors.ntotal != len(rows):
         raise IndexUnavailable(f"the index at {folder} is inconsistent ({vectors.ntotal} vectors, {len(rows)} chunks); rebuild it")
+    sent = _read_sentences(folder, len(rows), manifest.dimension)
     return StoredIndex(folder, manifest, {d.id: d for d in docs}, [chunk_from_json(r) for r in rows],
-                       [r["hash"] for r in rows], vectors)
+                       [r["hash"] for r in rows], vectors, *(sent or (None, None, None)))
+
+
+def _read_sentences(folder: Path, n_chunks: int, dimension: int):
+    if not (folder / "sentences.npy").is_file():
+        return None
+    try:
+        vecs = np.load(folder / "sentences.npy", allow_pickle=False)
+        meta = json.loads((folder / "sentences.json").read_text(encoding="utf-8"))
+        owner, hashes = list(meta["owner"]), list(meta["hashes"])
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise IndexUnavailable(f"the sentence vectors at {folder} are damaged ({exc}); rebuild with `briefing-qa ingest`") from exc
+    if (vecs.ndim != 2 or len(vecs) != len(owner) or len(owner) != len(hashes) or vecs.shape[1] != dimension
+            or any(not 0 <= o < n_chunks for o in owner) or owner != sorted(owner)):
+        raise IndexUnavailable(f"the sentence vectors at {folder} do not match its chunks; rebuild with `briefing-qa ingest`")
+    return vecs.astype("float32", copy=False), owner, hashes

@@ -134,3 +134,31 @@ def test_old_versions_are_pruned(src, settings):
     versions = [p for p in settings.index.glob("v*") if p.is_dir()]
     assert len(versions) == store.KEEP_VERSIONS
     assert store.current_version(settings.index) in versions
+
+
+def test_sentence_vectors_are_stored_as_plain_files_and_reused(src, settings):
+    from briefing_qa.chunking import sentence_texts
+
+    first = ingest([src], settings, FakeEmbedder)
+    idx = store.read_index(settings.index, "fake-bow")
+    texts, owner = sentence_texts(idx.chunks)
+    assert first.sentences_embedded == len(texts) == len(idx.sentence_owner) > len(idx.chunks)
+    assert idx.sentence_owner == owner and idx.sentences.shape == (len(texts), 64)
+    assert json.loads((idx.folder / "manifest.json").read_text())["sentences"] == len(texts)
+    # Each row is the vector of its sentence's text (behind the chunk's context prefix).
+    k = len(texts) // 2
+    assert (idx.sentences[k] == FakeEmbedder().embed([texts[k]])[0]).all()
+    # A changed file: only its new sentences are embedded.
+    (src / "notes.md").write_text("# Notes\n\nA looked-after child has a health assessment. Another sentence here.\n")
+    report = ingest([src], settings, FakeEmbedder)
+    assert 0 < report.sentences_embedded < len(texts)
+
+
+def test_damaged_sentence_vectors_are_refused_with_advice(src, settings):
+    ingest([src], settings, FakeEmbedder)
+    folder = store.current_version(settings.index)
+    meta = json.loads((folder / "sentences.json").read_text())
+    meta["owner"] = meta["owner"][:-1]
+    (folder / "sentences.json").write_text(json.dumps(meta))
+    with pytest.raises(IndexUnavailable, match="rebuild"):
+        store.read_index(settings.index, "fake-bow")
