@@ -139,53 +139,42 @@ def build_version(docs: list[Document], settings: Settings, embedder: Callable[[
     BEIR benchmark, so it measures exactly this pipeline.)"""
     root = settings.index
     model = model_name(settings.model)
-    # Chunks of unchanged documents are reused as they are.
-    prev_chunks: dict[str, list[tuple[Chunk, str, int]]] = {}
-    if prev:
-        for i, (c, h) in enumerate(zip(prev.chunks, prev.hashes)):
-            prev_chunks.setdefault(c.document_id, []).append((c, h, i))
     emb: Embedder | None = None
+
+    def loaded() -> Embedder:  # the model, loaded only if something needs chunking or embedding
+        nonlocal emb
+        emb = emb or embedder()
+        return emb
+
+    # Chunks of unchanged documents are reused as they are.
+    prev_chunks: dict[str, list[tuple[Chunk, str]]] = {}
+    if prev:
+        for c, h in zip(prev.chunks, prev.hashes):
+            prev_chunks.setdefault(c.document_id, []).append((c, h))
     chunks: list[Chunk] = []
     hashes: list[str] = []
-    sources: list[int | None] = []  # previous vector row, or None to embed
     for doc in docs:
         if doc.id not in parsed and doc.id in prev_chunks:
-            for c, h, i in prev_chunks[doc.id]:
+            for c, h in prev_chunks[doc.id]:
                 chunks.append(c)
                 hashes.append(h)
-                sources.append(i)
             continue
-        emb = emb or embedder()
-        for c in chunk_document(doc, budget=settings.chunk_tokens, fits=emb.fits):
+        for c in chunk_document(doc, budget=settings.chunk_tokens, fits=loaded().fits):
             chunks.append(c)
             hashes.append(content_hash(c.context))
-            sources.append(None)
-    # Identical text seen before (in any document) keeps its vector.
-    by_hash = {h: i for i, h in enumerate(prev.hashes)} if prev else {}
-    for k, (h, src) in enumerate(zip(hashes, sources)):
-        if src is None and h in by_hash:
-            sources[k] = by_hash[h]
-    todo = [k for k, src in enumerate(sources) if src is None]
-    dim = prev.manifest.dimension if prev else None
-    new_vecs = None
-    if todo:
-        emb = emb or embedder()
-        dim = emb.dimension
-        new_vecs = emb.embed([chunks[k].context for k in todo], progress=progress)
-    if dim is None:
-        emb = emb or embedder()
-        dim = emb.dimension
-    vectors = np.zeros((len(chunks), dim), dtype="float32")
-    if prev:
-        old = prev.vector_array()
-        for k, src in enumerate(sources):
-            if src is not None:
-                vectors[k] = old[src]
-    if new_vecs is not None:
-        vectors[todo] = new_vecs
-    report.embedded = len(todo)
-    report.reused = len(chunks) - len(todo)
+    dim = prev.manifest.dimension if prev else loaded().dimension
+    vectors, report.embedded = _reuse_or_embed(
+        [c.context for c in chunks], hashes, prev.hashes if prev else [],
+        prev.vector_array() if prev else None, dim, loaded, progress)
+    report.reused = len(chunks) - report.embedded
     report.chunks = len(chunks)
+    # Every sentence of every chunk, embedded behind its chunk's context
+    # prefix: retrieval re-ranks its best candidates by their best sentence.
+    texts, owner = sentence_texts(chunks)
+    sentence_hashes = [content_hash(t) for t in texts]
+    sentence_vectors, report.sentences_embedded = _reuse_or_embed(
+        texts, sentence_hashes, (prev.sentence_hashes or []) if prev else [],
+        prev.sentences if prev else None, dim, loaded, progress)
 
     titles = {d.id: d.title for d in docs}
     rows = [
@@ -197,32 +186,28 @@ def build_version(docs: list[Document], settings: Settings, embedder: Callable[[
         "model": model, "dimension": dim, "chunk_tokens": settings.chunk_tokens, "pipeline": PIPELINE,
         "documents": {d.id: {"path": d.path, "sha256": d.sha256} for d in docs},
     }
-    sentences = _sentence_vectors(chunks, prev, dim, lambda: emb or embedder(), report, progress)
-    manifest["sentences"] = len(sentences.owner)
+    manifest["sentences"] = len(texts)
     folder = store.write_version(root, manifest, docs, chunks, hashes, vectors, lambda f: build_lexical(f, rows),
-                                 files=files, sentences=sentences)
+                                 files=files, sentences=store.Sentences(sentence_vectors, owner, sentence_hashes))
     report.version = folder.name
 
 
-def _sentence_vectors(chunks: list[Chunk], prev: store.StoredIndex | None, dim: int, embedder: Callable[[], Embedder],
-                      report: IngestReport, progress: bool) -> store.Sentences:
-    """Every sentence of every chunk, embedded behind its chunk's context
-    prefix (retrieval re-ranks with the best one); vectors of sentences seen
-    before are reused by content hash."""
-    texts, owner = sentence_texts(chunks)
-    hashes = [content_hash(t) for t in texts]
+def _reuse_or_embed(texts: list[str], hashes: list[str], known_hashes: list[str], known_vectors: np.ndarray | None,
+                    dim: int, model: Callable[[], Embedder], progress: bool) -> tuple[np.ndarray, int]:
+    """A vector for each text: the stored one where the same content hash was
+    embedded before, else embedded now. Returns the vectors and how many were
+    embedded."""
+    known = {h: i for i, h in enumerate(known_hashes)} if known_vectors is not None else {}
     vectors = np.zeros((len(texts), dim), dtype="float32")
-    known = {h: i for i, h in enumerate(prev.sentence_hashes)} if prev is not None and prev.sentence_hashes else {}
     todo = []
     for k, h in enumerate(hashes):
         if h in known:
-            vectors[k] = prev.sentences[known[h]]
+            vectors[k] = known_vectors[known[h]]
         else:
             todo.append(k)
     if todo:
-        vectors[todo] = embedder().embed([texts[k] for k in todo], progress=progress)
-    report.sentences_embedded = len(todo)
-    return store.Sentences(vectors, owner, hashes)
+        vectors[todo] = model().embed([texts[k] for k in todo], progress=progress)
+    return vectors, len(todo)
 
 
 def _unique(doc_id: str, seen: set[str]) -> str:
