@@ -4,24 +4,20 @@
     .venv/bin/python bench/ablation.py dev --index build/idx
     .venv/bin/python bench/ablation.py scifact --split train
     .venv/bin/python bench/ablation.py grid --split train      # fusion weights, or --variants '[{...}]'
-    .venv/bin/python bench/ablation.py devgrid --variants '[{}, {"prf_depth": 3, "prf_weight": 0.5}]'
+    .venv/bin/python bench/ablation.py devgrid --variants '[{}, {"sentence_dense": 0.5}]' [--encoder onnx-int8]
 
-Both indexes must exist (`briefing-qa ingest --index build/idx` and
-`briefing-qa bench beir ../shared/bench/scifact` build them). Sentence
-vectors are read from the index when it has them, else embedded once and
-cached under build/sentcache/ (keyed by the embedded text's hash)."""
+Both indexes must exist, built by the current pipeline, which stores the
+sentence vectors the re-rank uses (`briefing-qa ingest --index build/idx` and
+`briefing-qa bench beir ../shared/bench/scifact` build them)."""
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -37,7 +33,7 @@ from briefing_qa.settings import default_model  # noqa: E402
 SCIFACT = ROOT.parent / "shared" / "bench" / "scifact"
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 
-STOCK = Options(fusion="rrf", dense_weight=0.5, abbreviations=False, spelling=False, dedupe=False)
+STOCK = Options(fusion="rrf", dense_weight=0.5, abbreviations=False, spelling=False, dedupe=False, sentence_dense=0.0)
 # The steps, in the order they were tried; each adds to the one before.
 STEPS = [
     ("core: RRF(dense, BM25)", {}),
@@ -45,57 +41,28 @@ STEPS = [
     ("+ abbreviations (BM25 side)", dict(abbreviations=True)),
     ("+ spellings", dict(spelling=True)),
     ("+ near-duplicates folded", dict(dedupe=True)),
+    ("+ best-sentence cosine re-rank 0.3", dict(sentence_dense=0.3)),
     ("(rejected) + sentence-term re-rank 0.3", dict(sentence_lexical=0.3)),
 ]
 
 
-def sentence_vectors(retriever: Retriever, embedder, cache: Path):
-    """(vectors, owner) for every sentence of every chunk, embedded as
-    'context prefix + sentence'; cached by text hash."""
-    from briefing_qa.chunking import sentence_texts
-
-    texts, owner = sentence_texts(retriever.chunks)
-    keys = [hashlib.sha256(t.encode()).hexdigest()[:20] for t in texts]
-    cache.mkdir(parents=True, exist_ok=True)
-    kfile, vfile = cache / "keys.json", cache / "vectors.npy"
-    known: dict[str, int] = {}
-    old = None
-    if kfile.exists() and vfile.exists():
-        known = {k: i for i, k in enumerate(json.loads(kfile.read_text()))}
-        old = np.load(vfile, allow_pickle=False)
-    todo = [j for j, k in enumerate(keys) if k not in known]
-    vecs = np.zeros((len(texts), 384), dtype="float32")
-    for j, k in enumerate(keys):
-        if k in known:
-            vecs[j] = old[known[k]]
-    if todo:
-        print(f"embedding {len(todo)} sentences", file=sys.stderr)
-        vecs[todo] = embedder.embed([texts[j] for j in todo], progress=True)
-        all_keys = list(known) + [keys[j] for j in todo]
-        all_vecs = np.concatenate([old, vecs[todo]]) if old is not None else vecs[todo]
-        kfile.write_text(json.dumps(all_keys))
-        np.save(vfile, all_vecs, allow_pickle=False)
-    return vecs, np.asarray(owner)
-
-
-def open_retriever(root: Path, emb, opts: Options, sent=None) -> Retriever:
+def open_retriever(root: Path, emb, opts: Options) -> Retriever:
     stored = store.read_index(root)
-    r = Retriever(stored, emb, LexicalIndex(stored.folder / "lexical"), options=opts)
-    if sent is not None and r._sent_vecs is None:
-        r.set_sentence_vectors(*sent)
-    return r
+    if stored.sentences is None and opts.sentence_dense > 0:
+        sys.exit(f"{root} has no sentence vectors: rebuild it with the current pipeline")
+    return Retriever(stored, emb, LexicalIndex(stored.folder / "lexical"), options=opts)
 
 
-def dev_row(root: Path, emb, opts: Options, sent, questions: Path = DEV) -> dict:
-    r = open_retriever(root, emb, opts, sent)
+def dev_row(root: Path, emb, opts: Options, questions: Path = DEV) -> dict:
+    r = open_retriever(root, emb, opts)
     rep = evaluate(r, load_questions(questions))
     return {"hit@1": rep.hit_at_1, "hit@5": rep.hit_at_5, "MRR@10": rep.mrr_at_10, "section": rep.section_accuracy,
             "oos": f"{rep.oos_abstained}/{rep.n_out_of_scope}", "wrong_abst": rep.wrongly_abstained,
             "ms": rep.median_ms, "missed@1": " ".join(rep.missed_at_1)}
 
 
-def scifact_row(root: Path, emb, opts: Options, sent, split: str) -> dict:
-    r = open_retriever(root, emb, opts, sent)
+def scifact_row(root: Path, emb, opts: Options, split: str) -> dict:
+    r = open_retriever(root, emb, opts)
     t0 = time.perf_counter()
     res = score_run(r, load_queries(SCIFACT), load_qrels(SCIFACT, split))
     return {"nDCG@10": res["ndcg@10"], "R@100": res["recall@100"], "ms": 1000 * (time.perf_counter() - t0) / res["queries"]}
@@ -106,12 +73,11 @@ def main() -> None:
     ap.add_argument("what", choices=["dev", "scifact", "grid", "devgrid"])
     ap.add_argument("--index", type=Path)
     ap.add_argument("--split", default="train")
-    ap.add_argument("--no-sentences", action="store_true", help="skip sentence vectors (and their step)")
     ap.add_argument("--only", type=int, default=None, help="run only the first N steps")
     ap.add_argument("--encoder", default="torch", choices=["torch", "onnx", "onnx-int8"], help="query encoder")
     ap.add_argument("--questions", type=Path, default=DEV, help="devgrid: the questions file (eval format)")
     ap.add_argument("--variants", type=json.loads, default=FUSION_GRID,
-                    help='grid/devgrid: JSON list of Options overrides, e.g. \'[{}, {"prf_depth": 3, "prf_weight": 0.5}]\'')
+                    help='grid/devgrid: JSON list of Options overrides, e.g. \'[{}, {"sentence_dense": 0.5}]\'')
     args = ap.parse_args()
     root = args.index or (ROOT / ("build/idx" if args.what in ("dev", "devgrid") else "build/bench/scifact"))
     if args.encoder == "torch":
@@ -120,19 +86,13 @@ def main() -> None:
         from briefing_qa.onnx_encoder import load_query_embedder
 
         emb = load_query_embedder(default_model(), root, args.encoder)
-    probe = open_retriever(root, emb, STOCK)
-    sent = None
-    if probe._sent_vecs is None and not args.no_sentences:
-        sent = sentence_vectors(probe, emb, ROOT / "build" / "sentcache" / ("dev" if args.what in ("dev", "devgrid") else "scifact"))
     if args.what in ("grid", "devgrid"):
-        grid(root, emb, sent, args.split, args.variants, dev=args.what == "devgrid", questions=args.questions)
+        grid(root, emb, args.split, args.variants, dev=args.what == "devgrid", questions=args.questions)
         return
     opts = STOCK
     for name, change in STEPS[: args.only]:
         opts = replace(opts, **change)
-        if sent is None and opts.sentence_dense > 0 and probe._sent_vecs is None:
-            continue
-        row = dev_row(root, emb, opts, sent) if args.what == "dev" else scifact_row(root, emb, opts, sent, args.split)
+        row = dev_row(root, emb, opts) if args.what == "dev" else scifact_row(root, emb, opts, args.split)
         print(json.dumps({"step": name, **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}}),
               flush=True)
 
@@ -140,12 +100,12 @@ def main() -> None:
 FUSION_GRID = [{"fusion": "rrf"}, {"dense_weight": 0.3}, {"dense_weight": 0.4}, {}, {"dense_weight": 0.6}]
 
 
-def grid(root: Path, emb, sent, split: str, variants: list[dict], dev: bool = False, questions: Path = DEV) -> None:
+def grid(root: Path, emb, split: str, variants: list[dict], dev: bool = False, questions: Path = DEV) -> None:
     """Variants of the service's defaults (Options()), each a dict of
     overrides, on SciFact (train for tuning) or on the dev set."""
     for change in variants:
         opts = replace(Options(), **change)
-        row = dev_row(root, emb, opts, sent, questions) if dev else scifact_row(root, emb, opts, sent, split)
+        row = dev_row(root, emb, opts, questions) if dev else scifact_row(root, emb, opts, split)
         print(json.dumps({"variant": change, **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}}),
               flush=True)
 

@@ -232,11 +232,6 @@ class Retriever:
         # The tail keeps its order, below the head.
         return ranked + [(i, floor - 1e-6 * (k + 1)) for k, (i, _) in enumerate(tail)]
 
-    def set_sentence_vectors(self, vectors: np.ndarray, owner: np.ndarray) -> None:
-        """Sentence vectors (normalised rows) and the chunk index of each row,
-        rows grouped by chunk in chunk order."""
-        self._sent_vecs, self._sent_owner, self._sent_first = _sentence_arrays(vectors, owner, len(self.chunks))
-
     # -- ask ---------------------------------------------------------------
     def ask(self, question: str, top_k: int = 5, document_ids: list[str] | None = None, base_url: str = "") -> AskResult:
         allowed = self._allowed(document_ids)
