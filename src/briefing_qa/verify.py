@@ -218,17 +218,18 @@ def find_exact(documents: dict[str, Document], quote: str, base_url: str = "") -
     return matches
 
 
-def quote_parts(quote: str) -> list[str]:
-    """The folded parts of a quote between its ellipses ("…", "...", "[...]")."""
-    return [p for p in (x.strip() for x in _ELLIPSIS.split(fold_quote(quote))) if p]
+def quote_parts(folded: str) -> list[str]:
+    """The parts of a folded quote between its ellipses ("…", "...", "[...]")."""
+    return [p for p in (x.strip() for x in _ELLIPSIS.split(folded)) if p]
 
 
 def find_elided(documents: dict[str, Document], quote: str, base_url: str = "") -> list[Match]:
     """A quote with words left out: every part stands word for word, in order,
     in one document, each within MAX_ELISION characters of the last. A
     leading or trailing ellipsis only marks a quote cut mid-sentence."""
-    parts = quote_parts(quote)
-    if not parts or (len(parts) == 1 and parts[0] == fold_quote(quote)):
+    folded = fold_quote(quote)
+    parts = quote_parts(folded)
+    if not parts or parts == [folded]:
         return []
     matches: list[Match] = []
     for doc in documents.values():

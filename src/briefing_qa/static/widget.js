@@ -201,8 +201,10 @@
   /** Document metadata (publisher, year, url...) by id, fetched once per API. */
   // Cached per base URL and key: a page that is given a key later (the quote
   // finder asks for one on a 401) must not keep the empty answer it had before.
+  const cacheKey = (base, key) => `${base}\n${key || ""}`;
+
   function fetchDocuments(base, key) {
-    const ck = `${base}\n${key || ""}`;
+    const ck = cacheKey(base, key);
     if (!documentCache.has(ck)) {
       const p = fetch(`${base}/v1/documents`, { headers: jsonHeaders(key) })
         .then((r) => (r.ok ? r.json() : { documents: [] }))
@@ -215,7 +217,7 @@
 
   const configCache = new Map();
   function fetchConfig(base, key) {
-    const ck = `${base}\n${key || ""}`;
+    const ck = cacheKey(base, key);
     if (!configCache.has(ck)) {
       configCache.set(ck, fetch(`${base}/v1/widget-config`, { headers: jsonHeaders(key) })
         .then((r) => (r.ok ? r.json() : {}))
