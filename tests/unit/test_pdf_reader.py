@@ -95,6 +95,11 @@ def test_kcsie_sections_follow_the_bookmarks():
     assert bookmarks == 273
     assert abs(len(doc.sections) - bookmarks) <= 3  # plus the title page's section
     titles = [s.title for s in doc.sections]
+    # Annex B's "Table of contents" bookmark only groups its sections: they
+    # hang from the annex itself, so no citation names a contents list.
+    assert "Table of contents" not in titles
+    assert doc.section(block_with(doc, "Operation Encompass operates in all police forces").section_id).path[:2] == (
+        "Annex B: Further information", "Domestic abuse")
     assert "Annex A: Safeguarding information for school and college staff" in titles
     assert titles.count("What school and college staff need to know") == 2  # Part one, again in Annex A
     # Bookmark titles carry Word's footnote anchors ("...(CCE)12F"); sections do not.

@@ -117,16 +117,24 @@ def _outline(reader: pypdf.PdfReader) -> list[_Heading]:
     found: list[_Heading] = []
 
     def walk(items: list, level: int) -> None:
-        for item in items:
+        lifted = False
+        for k, item in enumerate(items):
             if isinstance(item, list):
-                walk(item, level + 1)
+                walk(item, level if lifted else level + 1)
+                lifted = False
+                continue
+            # Word appends footnote anchors to bookmark titles: "Contractors94F".
+            title = clean_inline(re.sub(r"(\s*\d+F)+\s*$", "", str(item.title or "")))
+            if _CONTENTS.fullmatch(title) and k + 1 < len(items) and isinstance(items[k + 1], list):
+                # A "Table of contents" bookmark holding an annex's sections
+                # (KCSIE Annex B) is no section: "Annex B › Table of contents ›
+                # Cybercrime" would cite a contents list. Its children move up.
+                lifted = True
                 continue
             try:
                 page = reader.get_destination_page_number(item)
             except Exception:  # a bookmark to nowhere
                 continue
-            # Word appends footnote anchors to bookmark titles: "Contractors94F".
-            title = clean_inline(re.sub(r"(\s*\d+F)+\s*$", "", str(item.title or "")))
             if title and page is not None and page >= 0:
                 found.append(_Heading(page + 1, title, level))
 
