@@ -183,14 +183,20 @@ def _short(lead: str, words: int = 20) -> str:
     return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
 
 
+def embedded_sentence_spans(text: str) -> list[tuple[int, int]]:
+    """The sentences of a chunk's text that get a vector of their own, in
+    order: the index stores their vectors in this order (retrieval maps them
+    back to offsets with this same function)."""
+    return [(s, e) for s, e in sentence_spans(text) if e - s >= 12]  # not a bare number or heading fragment
+
+
 def sentence_texts(chunks: list[Chunk]) -> tuple[list[str], list[int]]:
     """What sentence vectors embed: each sentence of each chunk behind the
     chunk's context prefix ("title › section: "), and the chunk it is in."""
     texts, owner = [], []
     for i, c in enumerate(chunks):
         prefix = c.context[: len(c.context) - len(c.text)] if c.context.endswith(c.text) else ""
-        for s, e in sentence_spans(c.text):
-            if e - s >= 12:  # not a bare number or heading fragment
-                texts.append(prefix + c.text[s:e])
-                owner.append(i)
+        for s, e in embedded_sentence_spans(c.text):
+            texts.append(prefix + c.text[s:e])
+            owner.append(i)
     return texts, owner

@@ -59,3 +59,33 @@ def test_repeated_text_is_shown_once(retriever):
     key = "Children’s social care exists to support children, young people and families"
     assert sum(key in q for q in quotes) == 1
     assert any(p.also_in for p in res.passages if key in " ".join(p.quote.split()))
+
+
+
+def test_highlights_mark_the_sentence_nearest_in_meaning_and_the_one_sharing_most_words(retriever):
+    """The sentence most like the question by the real model (re-embedded
+    here, not read from the index) is always marked, so a paraphrase that
+    shares no word with the answer is still found; at most one more is marked
+    (the one holding most of the question's words)."""
+    import numpy as np
+
+    from briefing_qa.chunking import embedded_sentence_spans
+    from briefing_qa.evaluate import squash
+
+    question = "When can a school take a child off roll for not turning up for weeks?"
+    res = retriever.ask(question, top_k=5)
+    qv = retriever.embedder.embed([question])[0]
+    for p in res.passages:
+        start, end = p.source_offsets
+        chunks = [c for c in retriever.chunks if c.document_id == p.citation.document_id and start <= c.start and c.end <= end]
+        spans = [(c.start - start + s, c.start - start + e, c.context[: len(c.context) - len(c.text)] + c.text[s:e])
+                 for c in chunks for s, e in embedded_sentence_spans(c.text)]
+        sims = np.asarray(retriever.embedder.embed([t for _, _, t in spans])) @ qv
+        best = spans[int(np.argmax(sims))]
+        assert (best[0], best[1]) in p.highlights, (p.quote[:80], p.highlights)
+        assert 1 <= len(p.highlights) <= 2
+    # Children missing education's 20-school-day rule, worded nothing like the question.
+    answer = "Where a pupil has been continuously absent from the school for a period of 20 school days or more"
+    first = res.passages[0]
+    assert answer in squash(first.quote)
+    assert any(answer in squash(first.quote[s:e]) for s, e in first.highlights)
