@@ -487,7 +487,7 @@ figcaption p { margin: 0 0 2px; }
       const list = h("ol", { class: "passages" });
       answer.passages.forEach((p, i) => list.append(this.renderPassage(p, docs, n, i)));
       const count = answer.passages.length === 1 ? "1 passage" : `${answer.passages.length} passages`;
-      return [h("p", { class: "summary" }, `${count} from the guidance, best match first. The sentence that best matches your question is highlighted.`), list];
+      return [h("p", { class: "summary" }, `${count} from the guidance, best match first. The sentences that best match your question are highlighted.`), list];
     }
 
     renderAbstention(answer) {
