@@ -374,18 +374,21 @@ class Retriever:
         vectors (offsets within the quote); None without sentence vectors."""
         if qv is None or self._sent_vecs is None:
             return None
-        best, where = -2.0, None
-        for i in self._chunks_between(p["doc"], p["section"], p["first"], p["last"]):
-            c, a, b = self.chunks[i], self._sent_first[i], self._sent_first[i + 1]
-            spans = self._embedded_spans(i)
-            if len(spans) != b - a:  # vectors from another sentence split
-                return None
-            if b > a:
-                k = int(np.argmax(self._sent_vecs[a:b] @ qv))
-                v = float(self._sent_vecs[a + k] @ qv)
-                if v > best:
-                    best, where = v, (c.start + spans[k][0] - p["start"], c.start + spans[k][1] - p["start"])
-        return where
+        chunks = self._chunks_between(p["doc"], p["section"], p["first"], p["last"])
+        if not chunks:
+            return None
+        # A passage's chunks are consecutive, so their sentence rows are one slice.
+        lo, hi = int(self._sent_first[chunks[0]]), int(self._sent_first[chunks[-1] + 1])
+        if hi <= lo or chunks[-1] - chunks[0] != len(chunks) - 1:
+            return None
+        row = lo + int(np.argmax(self._sent_vecs[lo:hi] @ qv))
+        i = int(self._sent_owner[row])
+        spans = self._embedded_spans(i)
+        if len(spans) != self._sent_first[i + 1] - self._sent_first[i]:  # vectors from another sentence split
+            return None
+        s, e = spans[row - self._sent_first[i]]
+        start = self.chunks[i].start - p["start"]
+        return start + s, start + e
 
     def _embedded_spans(self, i: int) -> list[tuple[int, int]]:
         got = self._span_cache.get(i)
