@@ -231,15 +231,27 @@ class Retriever:
                 feat[k] = best
             score = score + o.sentence_lexical * feat
         if o.sentence_dense > 0 and self._sent_vecs is not None:
-            feat = np.zeros(len(head))
-            for k, (i, _) in enumerate(head):
-                a, b = self._sent_first[i], self._sent_first[i + 1]
-                feat[k] = float(np.max(self._sent_vecs[a:b] @ qv)) if b > a else float(self._vectors[i] @ qv)
-            score = score + o.sentence_dense * _minmax(feat)
+            score = score + o.sentence_dense * _minmax(self._best_sentence_cosines([i for i, _ in head], qv))
         ranked = sorted(zip([i for i, _ in head], score.tolist()), key=lambda kv: -kv[1])
         floor = min(sc for _, sc in ranked)
         # The tail keeps its order, below the head.
         return ranked + [(i, floor - 1e-6 * (k + 1)) for k, (i, _) in enumerate(tail)]
+
+    def _best_sentence_cosines(self, idx: list[int], qv: np.ndarray) -> np.ndarray:
+        """Each chunk's best sentence cosine (its chunk cosine when it has no
+        sentence vector), from one product over the rows of all their
+        sentences rather than a product per chunk."""
+        idx_a = np.asarray(idx, dtype=np.int64)
+        starts, ends = self._sent_first[idx_a], self._sent_first[idx_a + 1]
+        lens = ends - starts
+        out = self._vectors[idx_a] @ qv
+        has = lens > 0
+        if has.any():
+            offsets = np.cumsum(lens) - lens  # where each chunk's rows begin in `rows`
+            rows = np.repeat(starts - offsets, lens) + np.arange(int(lens.sum()))
+            sims = self._sent_vecs[rows] @ qv
+            out[has] = np.maximum.reduceat(sims, offsets[has])
+        return out
 
     # -- ask ---------------------------------------------------------------
     def ask(self, question: str, top_k: int = 5, document_ids: list[str] | None = None, base_url: str = "") -> AskResult:
