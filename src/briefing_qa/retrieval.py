@@ -418,7 +418,7 @@ class Retriever:
         """The sentence nearest the question in meaning and the one holding
         most of its (idf-weighted) words; one sentence when they agree. On the
         51 dev/check/held-out questions answered in the top 5 this marks the
-        answer in 38 with 75 highlighted sentences; words alone (the best and
+        answer in 38 with 74 highlighted sentences; words alone (the best and
         a close runner-up): 32 with 73; meaning alone: 34 with 66
         (docs/evaluation.md)."""
         sentences = self._sentences(key, quote)
