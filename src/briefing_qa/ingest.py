@@ -173,8 +173,8 @@ def build_version(docs: list[Document], settings: Settings, embedder: Callable[[
     texts, owner = sentence_texts(chunks)
     sentence_hashes = [content_hash(t) for t in texts]
     sentence_vectors, report.sentences_embedded = _reuse_or_embed(
-        texts, sentence_hashes, (prev.sentence_hashes or []) if prev else [],
-        prev.sentences if prev else None, dim, loaded, progress)
+        texts, sentence_hashes, prev.sentences.hashes if prev and prev.sentences else [],
+        prev.sentences.vectors if prev and prev.sentences else None, dim, loaded, progress)
 
     titles = {d.id: d.title for d in docs}
     rows = [
@@ -184,9 +184,8 @@ def build_version(docs: list[Document], settings: Settings, embedder: Callable[[
     ]
     manifest = {
         "model": model, "dimension": dim, "chunk_tokens": settings.chunk_tokens, "pipeline": PIPELINE,
-        "documents": {d.id: {"path": d.path, "sha256": d.sha256} for d in docs},
+        "documents": {d.id: {"path": d.path, "sha256": d.sha256} for d in docs}, "sentences": len(texts),
     }
-    manifest["sentences"] = len(texts)
     folder = store.write_version(root, manifest, docs, chunks, hashes, vectors, lambda f: build_lexical(f, rows),
                                  files=files, sentences=store.Sentences(sentence_vectors, owner, sentence_hashes))
     report.version = folder.name

@@ -106,9 +106,6 @@ class Retriever:
         self._sentence_cache: dict[tuple, list] = {}
         self._span_cache: dict[int, list] = {}
         self._chunk_index = {c.id: i for i, c in enumerate(self.chunks)}
-        self._by_section: dict[tuple[str, str], list[int]] = {}
-        for i, c in enumerate(self.chunks):
-            self._by_section.setdefault((c.document_id, c.section_id), []).append(i)
         # Document frequency of stems over chunks, for highlight weights.
         df: dict[str, int] = {}
         vocab: set[str] = set()
@@ -386,12 +383,14 @@ class Retriever:
         vectors (offsets within the quote); None without sentence vectors."""
         if qv is None or self._sent_vecs is None:
             return None
-        chunks = self._chunks_between(p["doc"], p["section"], p["first"], p["last"])
-        if not chunks:
+        # A document's chunks are stored in order (ordinal = position), so a
+        # passage's chunks, and their sentence rows, are one run.
+        base = p["chunk"] - self.chunks[p["chunk"]].ordinal
+        a, b = base + p["first"], base + p["last"]
+        if not (0 <= a <= b < len(self.chunks)) or self.chunks[a].document_id != p["doc"] or self.chunks[b].document_id != p["doc"]:
             return None
-        # A passage's chunks are consecutive, so their sentence rows are one slice.
-        lo, hi = int(self._sent_first[chunks[0]]), int(self._sent_first[chunks[-1] + 1])
-        if hi <= lo or chunks[-1] - chunks[0] != len(chunks) - 1:
+        lo, hi = int(self._sent_first[a]), int(self._sent_first[b + 1])
+        if hi <= lo:
             return None
         row = lo + int(np.argmax(self._sent_vecs[lo:hi] @ qv))
         i = int(self._sent_owner[row])
@@ -409,9 +408,6 @@ class Retriever:
                 self._span_cache.clear()
             got = self._span_cache[i] = embedded_sentence_spans(self.chunks[i].text)
         return got
-
-    def _chunks_between(self, doc: str, section: str, first: int, last: int) -> list[int]:
-        return [i for i in self._by_section.get((doc, section), ()) if first <= self.chunks[i].ordinal <= last]
 
     def _sentence_highlights(self, key: tuple, quote: str, terms: set[str],
                              nearest: tuple[int, int] | None = None) -> list[tuple[int, int]]:
@@ -472,17 +468,14 @@ def _minmax(x: np.ndarray) -> np.ndarray:
     return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
 
 
-def _sentence_arrays(vectors: np.ndarray, owner: np.ndarray, n_chunks: int):
-    owner = np.asarray(owner, dtype=np.int64)
-    first = np.searchsorted(owner, np.arange(n_chunks + 1), side="left")
-    return np.asarray(vectors, dtype="float32"), owner, first
-
-
 def _sentence_table(stored: StoredIndex):
-    """The index's sentence vectors, if it has them (see store.py)."""
+    """The index's sentence vectors (if it has them, see store.py), the chunk
+    of each, and where each chunk's rows begin (rows are in chunk order)."""
     if stored.sentences is None:
         return None, None, None
-    return _sentence_arrays(stored.sentences, stored.sentence_owner, len(stored.chunks))
+    owner = np.asarray(stored.sentences.owner, dtype=np.int64)
+    first = np.searchsorted(owner, np.arange(len(stored.chunks) + 1), side="left")
+    return np.asarray(stored.sentences.vectors, dtype="float32"), owner, first
 
 
 def _strip_quotes(q: str) -> str:

@@ -190,9 +190,7 @@ class StoredIndex:
     # Each sentence of each chunk embedded on its own (sentences.npy), with the
     # chunk it is in and its content hash (sentences.json); None in an index
     # written before they existed.
-    sentences: np.ndarray | None = None
-    sentence_owner: list[int] | None = None
-    sentence_hashes: list[str] | None = None
+    sentences: Sentences | None = None
 
     def source_file(self, doc_id: str) -> Path | None:
         doc = self.documents.get(doc_id)
@@ -238,10 +236,10 @@ def read_index(root: Path, model: str | None = None) -> StoredIndex:
         raise IndexUnavailable(f"the index at {folder} is inconsistent ({vectors.ntotal} vectors, {len(rows)} chunks); rebuild it")
     sent = _read_sentences(folder, len(rows), manifest.dimension)
     return StoredIndex(folder, manifest, {d.id: d for d in docs}, [chunk_from_json(r) for r in rows],
-                       [r["hash"] for r in rows], vectors, *(sent or (None, None, None)))
+                       [r["hash"] for r in rows], vectors, sent)
 
 
-def _read_sentences(folder: Path, n_chunks: int, dimension: int):
+def _read_sentences(folder: Path, n_chunks: int, dimension: int) -> Sentences | None:
     if not (folder / "sentences.npy").is_file():
         return None
     try:
@@ -253,4 +251,4 @@ def _read_sentences(folder: Path, n_chunks: int, dimension: int):
     if (vecs.ndim != 2 or len(vecs) != len(owner) or len(owner) != len(hashes) or vecs.shape[1] != dimension
             or any(not 0 <= o < n_chunks for o in owner) or owner != sorted(owner)):
         raise IndexUnavailable(f"the sentence vectors at {folder} do not match its chunks; rebuild with `briefing-qa ingest`")
-    return vecs.astype("float32", copy=False), owner, hashes
+    return Sentences(vecs.astype("float32", copy=False), owner, hashes)

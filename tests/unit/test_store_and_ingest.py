@@ -142,12 +142,12 @@ def test_sentence_vectors_are_stored_as_plain_files_and_reused(src, settings):
     first = ingest([src], settings, FakeEmbedder)
     idx = store.read_index(settings.index, "fake-bow")
     texts, owner = sentence_texts(idx.chunks)
-    assert first.sentences_embedded == len(texts) == len(idx.sentence_owner) > len(idx.chunks)
-    assert idx.sentence_owner == owner and idx.sentences.shape == (len(texts), 64)
+    assert first.sentences_embedded == len(texts) == len(idx.sentences.owner) > len(idx.chunks)
+    assert idx.sentences.owner == owner and idx.sentences.vectors.shape == (len(texts), 64)
     assert json.loads((idx.folder / "manifest.json").read_text())["sentences"] == len(texts)
     # Each row is the vector of its sentence's text (behind the chunk's context prefix).
     k = len(texts) // 2
-    assert (idx.sentences[k] == FakeEmbedder().embed([texts[k]])[0]).all()
+    assert (idx.sentences.vectors[k] == FakeEmbedder().embed([texts[k]])[0]).all()
     # A changed file: only its new sentences are embedded.
     (src / "notes.md").write_text("# Notes\n\nA looked-after child has a health assessment. Another sentence here.\n")
     report = ingest([src], settings, FakeEmbedder)
