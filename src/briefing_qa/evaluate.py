@@ -19,31 +19,24 @@ are reported on their own."""
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .analysis import fold, fold_quote
 from .errors import InvalidRequest
-
-_WS = re.compile(r"\s+")
-
-
-def squash(text: str) -> str:
-    """Runs of white space (including non-breaking spaces) folded to one space."""
-    return _WS.sub(" ", text.replace("\u00a0", " ")).strip()
 
 
 def quote_hits(quote: str, accept: list[str]) -> bool:
-    q = squash(quote)
-    return any(squash(a) in q for a in accept if a.strip())
+    q = fold_quote(quote)
+    return any(fold_quote(a) in q for a in accept if a.strip())
 
 
 def section_hits(section_path, section: str | None) -> bool:
     if not section:
         return False
-    want = squash(section).lower()
-    return any(squash(t).lower() == want for t in section_path)
+    want = fold(section)
+    return any(fold(t) == want for t in section_path)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ import logging
 import os
 import re
 import sys
-import threading
 import time
 import traceback
 import uuid
@@ -179,7 +178,7 @@ class _IndexCollector:
     def collect(self):
         from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 
-        r = self.engine._retriever
+        r = self.engine.current
         ready = GaugeMetricFamily("briefing_qa_ready", "1 when an index is loaded")
         ready.add_metric([], 1.0 if r is not None else 0.0)
         yield ready
@@ -294,7 +293,7 @@ class ObservabilityMiddleware:
                                      "question": redact(text[:2000], self._vocabulary())})
 
     def _vocabulary(self) -> frozenset[str]:
-        r = self.engine._retriever
+        r = self.engine.current
         if r is None:
             return frozenset()
         if self._vocab is None or self._vocab[0] is not r:
@@ -328,7 +327,7 @@ def install(app, settings, engine) -> None:
 
     @app.post("/v1/admin/reload", tags=["operations"], summary="Load the live index version now (admin key)")
     def reload() -> dict:
-        before = engine._retriever.stored.manifest.version if engine._retriever else None
+        before = engine.version
         r = engine.load()  # IndexUnavailable: 503 problem+json, the old version still served
         return {"version": r.stored.manifest.version, "previous": before}
 
@@ -343,28 +342,4 @@ def install(app, settings, engine) -> None:
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"], max_age=600,
         )
-    start_watcher(engine)
-
-
-def start_watcher(engine) -> threading.Thread | None:
-    """Check for a new index version in the background, so that switching
-    versions (loading the new one) never happens on a request's time."""
-    if getattr(engine, "_watcher", None) is not None:
-        return engine._watcher
-    interval = max(0.1, float(engine.settings.reload_interval))
-
-    def watch() -> None:
-        while True:
-            time.sleep(interval)
-            if engine._retriever is None and engine.error is None and engine.loaded_at is None:
-                continue  # the first load is (about to be) under way in the app's start-up
-            try:
-                engine._checked = 0.0
-                engine._maybe_reload()
-            except Exception:  # noqa: BLE001 - keep watching; the error is logged
-                log.exception("index reload check failed")
-
-    t = threading.Thread(target=watch, name="briefing-qa-index-watcher", daemon=True)
-    engine._watcher = t
-    t.start()
-    return t
+    engine.watch()

@@ -1,6 +1,7 @@
 """The loaded index a server answers from, and its switch to a newer
-version when `briefing-qa ingest` writes one (no request in flight fails:
-a request keeps the Retriever it started with)."""
+version when `briefing-qa ingest` writes one: a background thread checks for
+it, loads it off any request's time and swaps it in; a request keeps the
+Retriever it started with, so none in flight fails."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from pathlib import Path
 
 from . import store
 from .embedding import Embedder, model_name
-from .errors import IndexUnavailable
-from .lexical import LexicalIndex
+from .errors import IndexIncompatible, IndexUnavailable
+from .lexical import ANALYSIS_PIPELINE, LexicalIndex
 from .retrieval import ABSTAIN_COSINE, Retriever
 from .settings import Settings
 
@@ -22,15 +23,17 @@ log = logging.getLogger("briefing_qa.service")
 def open_retriever(index_root: Path, get_embedder, model: str, abstain: float = 0.0) -> Retriever:
     """Read the index first, so a missing one fails before the model loads."""
     stored = store.read_index(index_root, model)
+    if (stored.manifest.pipeline or 0) < ANALYSIS_PIPELINE:
+        raise IndexIncompatible("the index was built by an older version of the service: rebuild it with `briefing-qa ingest`")
     embedder: Embedder = get_embedder()
     if stored.manifest.dimension != embedder.dimension:
-        raise store.IndexIncompatible(
+        raise IndexIncompatible(
             f"the index has {stored.manifest.dimension}-dimensional vectors but the model makes {embedder.dimension}: rebuild it")
     return Retriever(stored, embedder, LexicalIndex(stored.folder / "lexical"), abstain if abstain > 0 else ABSTAIN_COSINE)
 
 
 class Engine:
-    """Holds the current Retriever; checks now and then for a new version."""
+    """Holds the current Retriever; a watcher thread switches to new versions."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
@@ -38,6 +41,7 @@ class Engine:
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
         self._checked = 0.0
+        self._watcher: threading.Thread | None = None
         self.error: str | None = None
         self.loaded_at: float | None = None
 
@@ -50,12 +54,27 @@ class Engine:
             self._embedder = load_query_embedder(s.model, s.index, s.encoder, s.encoder_threads, s.encoder_batching)
         return self._embedder
 
+    @property
+    def current(self) -> Retriever | None:
+        """The version being served, or None: for metrics and logs, never raises."""
+        return self._retriever
+
+    @property
+    def version(self) -> str | None:
+        return self._retriever.stored.manifest.version if self._retriever else None
+
+    @property
+    def ready(self) -> bool:
+        return self._retriever is not None
+
+    def _open(self) -> Retriever:
+        s = self.settings
+        return open_retriever(s.index, lambda: self.embedder, model_name(s.model), s.abstain_threshold)
+
     def load(self) -> Retriever:
-        r = open_retriever(self.settings.index, lambda: self.embedder, model_name(self.settings.model), self.settings.abstain_threshold)
+        r = self._open()
         with self._lock:
-            self._retriever = r
-            self.error = None
-            self.loaded_at = time.time()
+            self._retriever, self.error, self.loaded_at = r, None, time.time()
         log.info("index loaded", extra={"version": r.stored.manifest.version, "chunks": len(r.chunks)})
         return r
 
@@ -66,28 +85,24 @@ class Engine:
             self.error = exc.detail
             log.warning("index not loaded: %s", exc.detail)
 
-    @property
-    def ready(self) -> bool:
-        return self._retriever is not None
-
     def retriever(self) -> Retriever:
-        if self._retriever is None or getattr(self, "_watcher", None) is None:
+        if self._retriever is None or self._watcher is None:
             self._maybe_reload()  # else the background watcher does it, off the request's time
         r = self._retriever
         if r is None:
             raise IndexUnavailable(self.error or f"no index loaded from {self.settings.index}")
         return r
 
-    def _maybe_reload(self) -> None:
+    def _maybe_reload(self, force: bool = False) -> None:
         now = time.monotonic()
-        if now - self._checked < self.settings.reload_interval:
+        if not force and now - self._checked < self.settings.reload_interval:
             return
         self._checked = now
         live = store.current_version(self.settings.index)
         current = self._retriever.stored.folder if self._retriever else None
         if live is not None and live != current and self._lock.acquire(blocking=False):
             try:
-                r = open_retriever(self.settings.index, lambda: self.embedder, model_name(self.settings.model), self.settings.abstain_threshold)
+                r = self._open()
                 self._retriever, self.error, self.loaded_at = r, None, time.time()
                 log.info("switched to index version %s", r.stored.manifest.version)
             except IndexUnavailable as exc:
@@ -95,3 +110,24 @@ class Engine:
                 log.warning("new index version not loaded: %s", exc.detail)
             finally:
                 self._lock.release()
+
+    def watch(self) -> threading.Thread:
+        """Check for a new index version in the background (once per engine),
+        so that loading a new version never happens on a request's time."""
+        if self._watcher is not None:
+            return self._watcher
+        interval = max(0.1, float(self.settings.reload_interval))
+
+        def loop() -> None:
+            while True:
+                time.sleep(interval)
+                if self._retriever is None and self.error is None and self.loaded_at is None:
+                    continue  # the first load is (about to be) under way in the app's start-up
+                try:
+                    self._maybe_reload(force=True)
+                except Exception:  # noqa: BLE001 - keep watching; the error is logged
+                    log.exception("index reload check failed")
+
+        self._watcher = threading.Thread(target=loop, name="briefing-qa-index-watcher", daemon=True)
+        self._watcher.start()
+        return self._watcher

@@ -16,10 +16,10 @@ from __future__ import annotations
 import bisect
 import re
 import threading
-import unicodedata
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from .analysis import fold_quote, fold_with_map
 from .citations import cite
 from .records import Citation, Document
 from .retrieval import Retriever
@@ -36,49 +36,6 @@ _ELLIPSIS = re.compile(r"\s*(?:\[\s*\.\.\.\s*\]|\(\s*\.\.\.\s*\)|\.\.\.)\s*")
 MIN_SIMILARITY = 0.3
 # ... and the quote must share at least this many consecutive words with it.
 MIN_RUN = 3
-
-# Characters that word processors, PDF viewers and slide tools swap for one
-# another. Everything else (letters, case, punctuation) must match.
-_FOLD = {
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'", "\u00b4": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
-    "\u2026": "...",
-    # List bullets: a quote pasted from a slide often loses or changes them.
-    "\u2022": " ", "\u25e6": " ", "\u25aa": " ", "\u25cf": " ", "\u2023": " ", "\u2043": " ", "\u00b7": " ",
-    # Invisible characters.
-    "\u00ad": "", "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": "",
-}
-
-
-def fold_with_map(text: str) -> tuple[str, list[int]]:
-    """The folded text, and for each of its characters the offset in `text`
-    of the character it came from. White space runs become one space."""
-    out: list[str] = []
-    where: list[int] = []
-    space = True  # no leading space
-    for i, ch in enumerate(text):
-        rep = _FOLD.get(ch)
-        if rep is None:
-            rep = unicodedata.normalize("NFKC", ch) if ord(ch) > 127 else ch
-        if not rep:
-            continue
-        if rep.isspace():
-            if not space:
-                out.append(" ")
-                where.append(i)
-                space = True
-            continue
-        for c in rep:
-            out.append(c)
-            where.append(i)
-        space = False
-    return "".join(out), where
-
-
-def fold_quote(text: str) -> str:
-    return fold_with_map(text)[0].strip()
-
 
 @dataclass(frozen=True)
 class Difference:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 from briefing_qa.errors import InvalidRequest
-from briefing_qa.evaluate import evaluate, load_questions, quote_hits, section_hits, squash
+from briefing_qa.analysis import fold_quote
+from briefing_qa.evaluate import evaluate, load_questions, quote_hits, section_hits
 
 
 @dataclass
@@ -47,8 +48,9 @@ def write(tmp_path, rows):
     return f
 
 
-def test_matching_folds_white_space_only():
-    assert squash("a \n\n b\u00a0c") == "a b c"
+def test_matching_folds_white_space_and_quote_marks_not_case():
+    assert fold_quote("a \n\n b\u00a0c") == "a b c"
+    assert quote_hits("the child\u2019s view", ["the child's view"])
     assert quote_hits("Neglect  was a\nfeature in three-quarters", ["was a feature"])
     assert not quote_hits("Neglect was a feature", ["was A feature"])  # case is not folded
     assert not quote_hits("anything", [])

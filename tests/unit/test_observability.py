@@ -95,7 +95,7 @@ def test_metrics_and_probes(index):
         c.post("/v1/ask", json={"question": "neglect"})
         c.post("/v1/ask", json={"question": ""})
         text = c.get("/metrics").text
-    version = engine._retriever.stored.manifest.version
+    version = engine.version
     assert 'briefing_qa_requests_total{method="POST",route="/v1/ask",status="200"} 1.0' in text
     assert 'briefing_qa_requests_total{method="POST",route="/v1/ask",status="422"} 1.0' in text
     assert 'briefing_qa_request_duration_seconds_bucket{le="0.1",route="/v1/ask",status="200"}' in text

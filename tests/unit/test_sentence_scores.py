@@ -1,4 +1,4 @@
-"""The vectorised sentence scores of retrieval.py against the plain loops they
+"""The vectorised sentence scores of ranking.py against the plain loops they
 replace, on a small index of the real briefing built with the fake embedder
 (fast; the scores' quality is proven on the real model in
 tests/integration/test_quality.py)."""
@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from briefing_qa import store
+from dataclasses import replace
+
+from briefing_qa import ranking, store
 from briefing_qa.chunking import embedded_sentence_spans
 from briefing_qa.ingest import ingest
 from briefing_qa.lexical import LexicalIndex
@@ -37,26 +39,24 @@ def test_best_sentence_cosines_equal_the_per_chunk_loop(retriever):
     r = retriever
     qv = r.embedder.embed(["neglect of adolescents and poverty"])[0]
     idx = list(range(len(r.chunks)))[::-1][:200]  # any order, as the fused head comes
+    t = r.sentences
     want = []
     for i in idx:
-        a, b = r._sent_first[i], r._sent_first[i + 1]
-        want.append(float(np.max(r._sent_vecs[a:b] @ qv)) if b > a else float(r._vectors[i] @ qv))
-    assert np.allclose(r._best_sentence_cosines(idx, qv), want, atol=1e-6)
+        a, b = t.first[i], t.first[i + 1]
+        want.append(float(np.max(t.vectors[a:b] @ qv)) if b > a else float(r.vectors[i] @ qv))
+    assert np.allclose(ranking.best_sentence_cosines(t, r.vectors, idx, qv), want, atol=1e-6)
 
 
 def test_a_chunk_without_sentence_vectors_scores_its_own_cosine(retriever):
     r = retriever
     qv = r.embedder.embed(["serious case reviews"])[0]
-    first = r._sent_first.copy()
-    try:  # chunk 1's sentences taken away, as for a chunk of short fragments
-        r._sent_first = first.copy()
-        r._sent_first[2] = r._sent_first[1]
-        got = r._best_sentence_cosines([0, 1, 2], qv)
-        assert got[1] == pytest.approx(float(r._vectors[1] @ qv))
-        a, b = r._sent_first[2], r._sent_first[3]
-        assert got[2] == pytest.approx(float(np.max(r._sent_vecs[a:b] @ qv)))
-    finally:
-        r._sent_first = first
+    first = r.sentences.first.copy()
+    first[2] = first[1]  # chunk 1's sentences taken away, as for a chunk of short fragments
+    t = replace(r.sentences, first=first)
+    got = ranking.best_sentence_cosines(t, r.vectors, [0, 1, 2], qv)
+    assert got[1] == pytest.approx(float(r.vectors[1] @ qv))
+    a, b = t.first[2], t.first[3]
+    assert got[2] == pytest.approx(float(np.max(t.vectors[a:b] @ qv)))
 
 
 def test_nearest_sentence_is_the_best_row_of_the_passage(retriever):
@@ -71,7 +71,7 @@ def test_nearest_sentence_is_the_best_row_of_the_passage(retriever):
         for i, c in enumerate(r.chunks):
             if c.document_id == p.citation.document_id and start <= c.start and c.end <= end:
                 spans = embedded_sentence_spans(c.text)
-                vecs = r._sent_vecs[r._sent_first[i]:r._sent_first[i + 1]]
+                vecs = r.sentences.vectors[r.sentences.first[i]:r.sentences.first[i + 1]]
                 rows += [(float(v @ qv), c.start - start + s, c.start - start + e) for (s, e), v in zip(spans, vecs)]
         best = max(rows)
         assert (best[1], best[2]) in p.highlights

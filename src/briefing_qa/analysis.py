@@ -1,0 +1,162 @@
+"""The one text analysis: folding, word splitting, stop words, stemming and
+spelling variants. The lexical index, the query, highlights, the quote check
+and evaluation all use it, so a word is the same word everywhere ("Families"
+in a question, "family" in a heading and "families'" in a sentence all stem
+to "famili"). The widget mirrors only `fold`; tests/data/analysis_vectors.json
+holds the cases both the Python and the browser tests check.
+
+Nothing here is syntax: every character a person can type is either part of
+a word or ignored."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+import Stemmer
+
+# Characters that word processors, PDF viewers and slide tools swap for one
+# another. Everything else (letters, case, punctuation) is kept.
+_FOLD = {
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'", "\u00b4": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    "\u2026": "...",
+    # List bullets: a quote pasted from a slide often loses or changes them.
+    "\u2022": " ", "\u25e6": " ", "\u25aa": " ", "\u25cf": " ", "\u2023": " ", "\u2043": " ", "\u00b7": " ",
+    # Invisible characters and direction marks.
+    "\u00ad": "", "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": "", "\u200e": "", "\u200f": "",
+}
+
+# A word: letters and digits (any script), with inner apostrophes ("child's",
+# "don't"). Written for the raw text too, so highlights keep source offsets.
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+# "an exact phrase" in straight or curly double quotes.
+_PHRASE = re.compile(r'"([^"]+)"|“([^”]+)”')
+
+STOP = frozenset(
+    ["a", "an", "and", "are", "as", "at", "be", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has",
+     "have", "how", "i", "if", "in", "into", "is", "it", "its", "may", "might", "must", "of", "on", "or", "our", "should",
+     "so", "than", "that", "the", "their", "them", "there", "these", "they", "this", "those", "to", "was", "were", "what",
+     "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you", "your", "about", "after", "all",
+     "also", "any", "been", "being", "between", "both", "each", "more", "most", "other", "over", "such", "through",
+     "under", "up", "very"]
+    # Contractions a practitioner types ("isn't", "what's"): no topic, yet as
+    # words the corpus never uses they would weigh most in highlights.
+    + ["isn't", "aren't", "wasn't", "weren't", "don't", "doesn't", "didn't", "won't", "can't", "couldn't",
+       "shouldn't", "wouldn't", "haven't", "hasn't", "what's", "who's", "it's", "i'm", "i've", "we're", "we've"]
+)
+
+_stemmer = Stemmer.Stemmer("english")  # Snowball English (Porter2), as tantivy's en_stem
+
+
+def fold_with_map(text: str) -> tuple[str, list[int]]:
+    """The folded text (case kept), and for each of its characters the offset
+    in `text` of the character it came from. White space runs become one space."""
+    out: list[str] = []
+    where: list[int] = []
+    space = True  # no leading space
+    for i, ch in enumerate(text):
+        rep = _FOLD.get(ch)
+        if rep is None:
+            rep = unicodedata.normalize("NFKC", ch) if ord(ch) > 127 else ch
+        if not rep:
+            continue
+        if rep.isspace() or unicodedata.category(rep[0]) == "Cc":
+            if not space:
+                out.append(" ")
+                where.append(i)
+                space = True
+            continue
+        for c in rep:
+            out.append(c)
+            where.append(i)
+        space = False
+    return "".join(out), where
+
+
+def fold_quote(text: str) -> str:
+    """Quote marks, dashes, bullets and white space folded; case kept."""
+    return fold_with_map(text)[0].strip()
+
+
+def fold(text: str) -> str:
+    """fold_quote, case folded too: for case-blind phrase checks."""
+    return fold_quote(text).lower()
+
+
+def words(text: str) -> list[str]:
+    """The words of `text`, as written (apostrophes made straight)."""
+    return [w.replace("’", "'") for w in WORD.findall(text)]
+
+
+def word_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, word) of each word, offsets in `text` itself."""
+    return [(m.start(), m.end(), m.group().replace("’", "'")) for m in WORD.finditer(text)]
+
+
+def is_stop(word: str) -> bool:
+    return word.lower() in STOP
+
+
+@functools.lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    # Cached: the same few thousand words are stemmed for every answer.
+    return _stemmer.stemWord(word.lower().replace("’", "'"))
+
+
+def terms(text: str) -> list[str]:
+    """Stems of the words that carry meaning, in order (stop words out)."""
+    return [stem(w) for w in words(text) if not is_stop(w)]
+
+
+def index_tokens(text: str) -> str:
+    """What the lexical index stores for `text`: every word's stem, stop words
+    included so that phrase positions stay true, separated by spaces."""
+    return " ".join(stem(w) for w in words(text))
+
+
+def phrases(text: str) -> list[str]:
+    """The exact phrases ("in double quotes") of a query."""
+    return [p for m in _PHRASE.finditer(text) for p in m.groups() if p and p.strip()]
+
+
+def without_phrases(text: str) -> str:
+    return _PHRASE.sub(" ", text)
+
+
+def is_shouting(text: str) -> bool:
+    """Typed in capitals: no lower-case letter and at least two letters."""
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 2 and not any(c.islower() for c in letters)
+
+
+# -- British and American spellings ------------------------------------------
+# (where, American, British): suffix or prefix rewrites, tried both ways. They
+# over-generate on purpose: only variants the corpus uses are kept.
+_SPELLING = (
+    ("suffix", "ization", "isation"), ("suffix", "izations", "isations"), ("suffix", "ize", "ise"),
+    ("suffix", "izes", "ises"), ("suffix", "ized", "ised"), ("suffix", "izing", "ising"), ("suffix", "yze", "yse"),
+    ("suffix", "yzed", "ysed"), ("suffix", "or", "our"), ("suffix", "ors", "ours"), ("suffix", "oral", "oural"),
+    ("suffix", "er", "re"), ("suffix", "ers", "res"), ("suffix", "ense", "ence"), ("suffix", "og", "ogue"),
+    ("suffix", "ogs", "ogues"), ("suffix", "eling", "elling"), ("suffix", "eled", "elled"),
+    ("suffix", "program", "programme"), ("suffix", "programs", "programmes"), ("suffix", "gment", "gement"),
+    ("prefix", "ped", "paed"), ("prefix", "fet", "foet"), ("prefix", "hem", "haem"), ("prefix", "anem", "anaem"),
+    ("prefix", "anest", "anaest"), ("prefix", "esth", "aesth"), ("prefix", "enroll", "enrol"), ("prefix", "fulfill", "fulfil"),
+    ("prefix", "gray", "grey"), ("prefix", "mom", "mum"),
+)
+
+
+def spelling_variants(word: str) -> set[str]:
+    """Other spellings of `word` (American <-> British) by rule."""
+    w = word.lower()
+    out = set()
+    for where, us, gb in _SPELLING:
+        for a, b in ((us, gb), (gb, us)):
+            if where == "suffix" and w.endswith(a) and len(w) > len(a) + 2:
+                out.add(w[: len(w) - len(a)] + b)
+            elif where == "prefix" and w.startswith(a) and len(w) > len(a) + 2:
+                out.add(b + w[len(a):])
+    out.discard(w)
+    return out

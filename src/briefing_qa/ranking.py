@@ -1,0 +1,120 @@
+"""Ranking, as pure functions over arrays: dense candidates, the fusion of
+the dense and BM25 lists, and the re-rank of the fused head by each chunk's
+best sentence. docs/evaluation.md measures each step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SentenceTable:
+    """The index's sentence vectors as rows of one matrix (rows in chunk
+    order), the chunk of each row, and where each chunk's rows begin."""
+
+    vectors: np.ndarray
+    owner: np.ndarray
+    first: np.ndarray  # len(chunks) + 1: chunk i's rows are first[i]:first[i + 1]
+
+    @classmethod
+    def of(cls, sentences, n_chunks: int) -> SentenceTable | None:
+        if sentences is None:
+            return None
+        owner = np.asarray(sentences.owner, dtype=np.int64)
+        first = np.searchsorted(owner, np.arange(n_chunks + 1), side="left")
+        return cls(np.asarray(sentences.vectors, dtype="float32"), owner, first)
+
+
+def minmax(x: np.ndarray) -> np.ndarray:
+    lo, hi = float(np.min(x)), float(np.max(x))
+    return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
+
+
+def dense_candidates(cos: np.ndarray, n: int) -> list[int]:
+    """The n best chunk numbers by cosine (those not masked out with -inf)."""
+    n = min(n, len(cos))
+    if n <= 0:
+        return []
+    top = np.argpartition(-cos, n - 1)[:n] if n < len(cos) else np.arange(len(cos))
+    top = top[np.argsort(-cos[top], kind="stable")]
+    return top[np.isfinite(cos[top])].tolist()
+
+
+def masked(cos: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """Cosines with every chunk outside `allowed` (chunk numbers) at -inf."""
+    if allowed is None:
+        return cos
+    out = np.full(len(cos), -np.inf, dtype="float32")
+    out[allowed] = cos[allowed]
+    return out
+
+
+def fuse_convex(cos: np.ndarray, dense: list[int], lexical: list[tuple[int, float]], dense_weight: float) -> dict[int, float]:
+    """Weighted sum of min-max scaled scores over each list."""
+    fused: dict[int, float] = {}
+    if dense:
+        hi, lo = float(cos[dense[0]]), float(cos[dense[-1]])
+        for i in dense:
+            fused[i] = dense_weight * (float(cos[i]) - lo) / max(1e-6, hi - lo)
+    if lexical:
+        hi, lo = lexical[0][1], lexical[-1][1]
+        for i, sc in lexical:
+            fused[i] = fused.get(i, 0.0) + (1.0 - dense_weight) * (sc - lo) / max(1e-6, hi - lo)
+    return fused
+
+
+def fuse_rrf(dense: list[int], lexical: list[tuple[int, float]], dense_weight: float, k: int) -> dict[int, float]:
+    """Reciprocal-rank fusion (the stock baseline in bench/ablation.py)."""
+    fused: dict[int, float] = {}
+    for rank, i in enumerate(dense):
+        fused[i] = fused.get(i, 0.0) + 2 * dense_weight / (k + rank + 1)
+    for rank, (i, _) in enumerate(lexical):
+        fused[i] = fused.get(i, 0.0) + 2 * (1.0 - dense_weight) / (k + rank + 1)
+    return fused
+
+
+def ordered(scores: dict[int, float]) -> list[tuple[int, float]]:
+    """Best first; ties by chunk number, so an order never depends on a dict's history."""
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def best_sentence_cosines(table: SentenceTable, chunk_vectors: np.ndarray, idx: list[int], qv: np.ndarray) -> np.ndarray:
+    """Each chunk's best sentence cosine (its chunk cosine when it has no
+    sentence vector), from one product over the rows of all their sentences
+    rather than a product per chunk."""
+    idx_a = np.asarray(idx, dtype=np.int64)
+    starts, ends = table.first[idx_a], table.first[idx_a + 1]
+    lens = ends - starts
+    out = chunk_vectors[idx_a] @ qv
+    has = lens > 0
+    if has.any():
+        offsets = np.cumsum(lens) - lens  # where each chunk's rows begin in `rows`
+        rows = np.repeat(starts - offsets, lens) + np.arange(int(lens.sum()))
+        sims = table.vectors[rows] @ qv
+        out[has] = np.maximum.reduceat(sims, offsets[has])
+    return out
+
+
+def rerank(order: list[tuple[int, float]], features: list[tuple[float, np.ndarray]], depth: int) -> list[tuple[int, float]]:
+    """Re-rank the head (`depth` first) of a fused list: its min-max scaled
+    score plus each (weight, feature over the head) min-max scaled. The tail
+    keeps its order, below the head."""
+    head, tail = order[:depth], order[depth:]
+    if len(head) < 2 or not features:
+        return order
+    score = minmax(np.array([sc for _, sc in head]))
+    for weight, feat in features:
+        score = score + weight * minmax(np.asarray(feat, dtype="float64"))
+    ranked = sorted(zip([i for i, _ in head], score.tolist()), key=lambda kv: (-kv[1], kv[0]))
+    floor = min(sc for _, sc in ranked)
+    return ranked + [(i, floor - 1e-6 * (k + 1)) for k, (i, _) in enumerate(tail)]
+
+
+def nearest_row(table: SentenceTable, first_chunk: int, last_chunk: int, qv: np.ndarray) -> int | None:
+    """The sentence row nearest the question among chunks first..last."""
+    lo, hi = int(table.first[first_chunk]), int(table.first[last_chunk + 1])
+    if hi <= lo:
+        return None
+    return lo + int(np.argmax(table.vectors[lo:hi] @ qv))

@@ -1,0 +1,109 @@
+"""What the corpus says about words: its vocabulary, the inverse document
+frequency of each stem, and the short forms it defines ("child sexual
+exploitation (CSE)"). Built once per index version; the query analysis uses
+it for expansions and the highlighter for weights."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from . import analysis
+
+# "child sexual exploitation (CSE)", "Local Safeguarding Children Board
+# (LSCB)", "serious case reviews (SCRs)": a bracketed short form after the
+# words it abbreviates (Schwartz & Hearst 2003, simplified).
+_ABBR = re.compile(r"\(\s*([A-Z][A-Za-z&]{1,9}?)(s?)\s*\)")
+
+
+def _long_form(before: str, abbr: str) -> str | None:
+    """The shortest tail of `before` whose letters spell `abbr` in order, the
+    first letter at the start of a word."""
+    letters = [c.lower() for c in abbr if c.isalnum()]
+    if len(letters) < 2 or sum(c.isupper() for c in abbr) < 2:
+        return None
+    ws = re.findall(r"[A-Za-z][A-Za-z'’-]*", before)[-(len(letters) + 4):]
+    if not ws:
+        return None
+    text = " ".join(ws).lower()
+    li = len(letters) - 1
+    i = len(text) - 1
+    while li >= 0:
+        c = letters[li]
+        while i >= 0 and (text[i] != c or (li == 0 and i > 0 and text[i - 1] not in " -")):
+            i -= 1
+        if i < 0:
+            return None
+        li -= 1
+        i -= 1
+    start = i + 1
+    form = " ".join(ws)[start:]
+    n = len(form.split())
+    if n < 2 or n > len(letters) + 2 or not form[:1].isalpha():
+        return None
+    return form
+
+
+def mine_abbreviations(texts) -> dict[str, str]:
+    """ABBR -> its commonest long form, from "long form (ABBR)" in `texts`."""
+    found: dict[str, dict[str, int]] = {}
+    for text in texts:
+        for m in _ABBR.finditer(text):
+            abbr = m.group(1)
+            form = _long_form(text[max(0, m.start() - 160) : m.start()], abbr)
+            if form:
+                forms = found.setdefault(abbr, {})
+                key = form.lower()
+                forms[key] = forms.get(key, 0) + 1
+    return {a: max(forms, key=lambda f: (forms[f], -len(f))) for a, forms in found.items()}
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    words: frozenset[str]  # every word of the chunks, lower case
+    idf: dict[str, float]  # stem -> log(1 + chunks / chunks holding it)
+    default_idf: float  # for a stem the corpus never uses
+    abbreviations: dict[str, str]  # "CSE" -> "child sexual exploitation"
+    long_forms: dict[str, str]  # "child sexual exploitation" -> "CSE"
+
+    @classmethod
+    def build(cls, chunk_texts: list[str], document_texts, abbreviations: bool = True) -> Vocabulary:
+        df: dict[str, int] = {}
+        vocab: set[str] = set()
+        for text in chunk_texts:
+            ws = analysis.words(text)
+            vocab.update(w.lower() for w in ws)
+            for t in {analysis.stem(w) for w in ws if not analysis.is_stop(w)}:
+                df[t] = df.get(t, 0) + 1
+        n = max(1, len(chunk_texts))
+        abbr = mine_abbreviations(document_texts) if abbreviations else {}
+        return cls(frozenset(vocab), {t: math.log(1 + n / f) for t, f in df.items()}, math.log(1 + n),
+                   abbr, {v: k for k, v in abbr.items()})
+
+    def weight(self, stem: str) -> float:
+        return self.idf.get(stem, self.default_idf)
+
+    def abbreviation_expansions(self, text: str) -> list[str]:
+        """The long form of a short form `text` uses ("CSE", "SCRs", or "cse"
+        when the corpus never writes it in lower case), and the short form of
+        a long form it spells out."""
+        extra: list[str] = []
+        for w in re.findall(r"[A-Za-z][A-Za-z&]+", text):
+            key = w[:-1] if w.endswith("s") and w[:-1] in self.abbreviations else w
+            if key in self.abbreviations or (key.upper() in self.abbreviations and key.lower() not in self.words):
+                extra.append(self.abbreviations.get(key) or self.abbreviations[key.upper()])
+        folded = " " + " ".join(analysis.words(text)).lower() + " "
+        for form, abbr in self.long_forms.items():
+            if " " + form + " " in folded or " " + form + "s " in folded:
+                extra.append(abbr)
+        return extra
+
+    def spellings(self, text: str) -> list[str]:
+        """The corpus's spelling of the words of `text` it spells otherwise."""
+        out = []
+        for w in analysis.words(text):
+            lw = w.lower()
+            if not analysis.is_stop(lw):
+                out += [v for v in analysis.spelling_variants(lw) if v in self.words and v != lw]
+        return out
