@@ -30,8 +30,8 @@ _FOLD = {
 }
 
 # A word: letters and digits (any script), with inner apostrophes ("child's",
-# "don't"). Written for the raw text too, so highlights keep source offsets.
-WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+# "don't"), found in the folded text.
+WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 # "an exact phrase" in straight or curly double quotes.
 _PHRASE = re.compile(r'"([^"]+)"|“([^”]+)”')
 
@@ -86,14 +86,22 @@ def fold(text: str) -> str:
     return fold_quote(text).lower()
 
 
+def _plain(text: str) -> bool:
+    """Folding cannot change this text's words (most chunks): skip it."""
+    return text.isascii() and "`" not in text
+
+
 def words(text: str) -> list[str]:
-    """The words of `text`, as written (apostrophes made straight)."""
-    return [w.replace("’", "'") for w in WORD.findall(text)]
+    """The words of the folded text, case kept."""
+    return WORD.findall(text if _plain(text) else fold_with_map(text)[0])
 
 
 def word_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, word) of each word, offsets in `text` itself."""
-    return [(m.start(), m.end(), m.group().replace("’", "'")) for m in WORD.finditer(text)]
+    if _plain(text):
+        return [(m.start(), m.end(), m.group()) for m in WORD.finditer(text)]
+    folded, where = fold_with_map(text)
+    return [(where[m.start()], where[m.end() - 1] + 1, m.group()) for m in WORD.finditer(folded)]
 
 
 def is_stop(word: str) -> bool:

@@ -14,12 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
-from .errors import BriefingQAError, NotFound
+from .errors import PROBLEM, BriefingQAError, HTTPProblem, InvalidRequest, NotFound
 from .records import KINDS
 from .service import Engine
 from .settings import Settings
 
-PROBLEM = "application/problem+json"
 STATIC = Path(__file__).parent / "static"
 
 
@@ -40,12 +39,23 @@ class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=2000, description="What the practitioner asks.")
     top_k: int = Field(5, ge=1, le=20, description="How many passages to return.")
     document_ids: list[str] | None = Field(None, max_length=50, description="Only search these documents.")
+    context: list[Annotated[str, Field(min_length=1, max_length=2000)]] | None = Field(
+        None, max_length=5, description="Up to 5 earlier questions of the same conversation, oldest first. A question "
+        "that leans on them (\"what about babies?\", \"and at school?\") is answered in the light of the last one; "
+        "a question that stands alone is answered as if alone.")
 
     @field_validator("question")
     @classmethod
     def not_blank(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("question must not be blank")
+        return v
+
+    @field_validator("context")
+    @classmethod
+    def context_not_blank(cls, v: list[str] | None) -> list[str] | None:
+        if v and any(not c.strip() for c in v):
+            raise ValueError("an earlier question must not be blank")
         return v
 
 
@@ -73,7 +83,9 @@ class PassageOut(BaseModel):
 
 class AskResponse(BaseModel):
     question: str
-    abstained: bool
+    abstained: bool = Field(description="True when the documents do not seem to answer; the closest passages are still listed")
+    context_used: list[str] = Field(default_factory=list, description="The earlier question(s) this one was answered in "
+                                    "the light of; empty when it was answered alone")
     passages: list[PassageOut]
 
 
@@ -124,9 +136,8 @@ class VerifyResponse(BaseModel):
     closest: VerifyClosest | None = Field(description="When not found: the closest passage, differences marked")
 
 
-def problem(status: int, title: str, detail: str, slug: str, headers: dict | None = None, **extra) -> JSONResponse:
-    body = {"type": f"https://briefing-qa.local/problems/{slug}", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+def problem(exc: BriefingQAError) -> JSONResponse:
+    return JSONResponse(exc.problem(), status_code=exc.status, media_type=PROBLEM, headers=exc.headers() or None)
 
 
 def _base_url(request: Request, settings: Settings) -> str:
@@ -186,29 +197,21 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.settings = settings
 
+    # Each error becomes a BriefingQAError and leaves through problem(); an
+    # unexpected exception is turned into a 500 by ObservabilityMiddleware.
     @app.exception_handler(BriefingQAError)
     async def _domain_error(request: Request, exc: BriefingQAError):
-        headers = {"Retry-After": str(exc.extra.pop("retry_after"))} if "retry_after" in exc.extra else None
-        return problem(exc.status, exc.title, exc.detail, exc.slug, headers=headers, **exc.extra)
+        return problem(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
         errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")} for e in exc.errors()]
         detail = "; ".join(f"{'.'.join(e['loc'][1:]) or e['loc'][0] if e['loc'] else 'body'}: {e['msg']}" for e in errors)
-        return problem(422, "Invalid request", detail or "invalid request", "invalid-request", errors=errors)
+        return problem(InvalidRequest(detail or "invalid request", errors=errors))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
-        titles = {404: "Not found", 405: "Method not allowed", 413: "Payload too large", 400: "Bad request"}
-        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), f"http-{exc.status_code}",
-                       headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception):
-        import logging
-
-        logging.getLogger("briefing_qa.api").exception("unhandled error on %s", request.url.path)
-        return problem(500, "Internal error", "an unexpected error occurred; it has been logged", "internal-error")
+        return problem(HTTPProblem(exc.status_code, str(exc.detail), getattr(exc, "headers", None)))
 
     _offline_docs(app)
 
@@ -219,8 +222,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.post("/v1/ask", response_model=AskResponse, tags=["answers"])
     def ask(body: AskRequest, request: Request) -> dict:
         r = engine.retriever()
-        result = r.ask(body.question, body.top_k, body.document_ids, _base_url(request, settings))
-        return {"question": body.question, "abstained": result.abstained, "passages": [p.to_json() for p in result.passages]}
+        result = r.ask(body.question, body.top_k, body.document_ids, _base_url(request, settings), context=body.context or ())
+        return {"question": body.question, "abstained": result.abstained, "context_used": list(result.context),
+                "passages": [p.to_json() for p in result.passages]}
 
     @app.get("/v1/search", response_model=SearchResponse, tags=["answers"])
     def search(

@@ -4,6 +4,8 @@ an exit code."""
 
 from __future__ import annotations
 
+PROBLEM = "application/problem+json"
+
 
 class BriefingQAError(Exception):
     status = 500
@@ -17,13 +19,26 @@ class BriefingQAError(Exception):
         self.extra = extra
 
     def problem(self) -> dict:
-        return {
-            "type": f"https://briefing-qa.local/problems/{self.slug}",
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail,
-            **self.extra,
-        }
+        """The problem+json body (RFC 9457): the one place one is built."""
+        return {"type": f"https://briefing-qa.local/problems/{self.slug}", "title": self.title, "status": self.status,
+                "detail": self.detail, **self.extra}
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.extra["retry_after"])} if "retry_after" in self.extra else {}
+
+
+class HTTPProblem(BriefingQAError):
+    """An error the web framework raises itself (unknown route, wrong method)."""
+
+    _TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Payload too large"}
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.slug = status, self._TITLES.get(status, "Error"), f"http-{status}"
+        self._headers = dict(headers or {})
+
+    def headers(self) -> dict[str, str]:
+        return self._headers
 
 
 class InvalidRequest(BriefingQAError):

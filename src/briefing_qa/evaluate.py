@@ -46,6 +46,7 @@ class Question:
     accept: tuple[str, ...]
     section: str | None
     kind: str
+    context: tuple[str, ...] = ()  # earlier questions of the conversation (follow-ups)
 
     @property
     def answerable(self) -> bool:
@@ -64,7 +65,8 @@ def load_questions(path: Path) -> list[Question]:
         try:
             d = json.loads(line)
             out.append(Question(id=str(d["id"]), question=d["question"], accept=tuple(d.get("accept") or ()),
-                                section=d.get("section"), kind=d.get("kind") or ""))
+                                section=d.get("section"), kind=d.get("kind") or "",
+                                context=tuple(d.get("context") or ())))
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidRequest(f"{path}:{n}: not a question record ({exc})") from exc
     if not out:
@@ -123,7 +125,7 @@ def evaluate(retriever, questions: list[Question]) -> EvalReport:
     times = []
     for q in questions:
         t0 = time.perf_counter()
-        five = retriever.ask(q.question, top_k=5)
+        five = retriever.ask(q.question, top_k=5, context=q.context)
         times.append(time.perf_counter() - t0)
         rank = None
         section_ok = False
@@ -134,7 +136,7 @@ def evaluate(retriever, questions: list[Question]) -> EvalReport:
                     section_ok = section_hits(p.citation.section_path, q.section)
                     break
             if rank is None:
-                ten = retriever.ask(q.question, top_k=10)
+                ten = retriever.ask(q.question, top_k=10, context=q.context)
                 for p in ten.passages:
                     if quote_hits(p.quote, list(q.accept)):
                         rank = p.rank

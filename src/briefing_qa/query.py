@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +22,7 @@ class Query:
     phrase_texts: tuple[str, ...] = ()  # the quoted phrases as typed, for exact checks and highlights
     expansions: tuple[str, ...] = ()  # stems of short/long forms and the corpus's spellings
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+    context: tuple[str, ...] = ()  # the earlier questions this one was read in the light of (none: alone)
 
     @property
     def lexical_terms(self) -> tuple[str, ...]:
@@ -31,20 +33,48 @@ class Query:
         return frozenset(self.terms)
 
 
+# A follow-up that leans on what came before: "and at school?", "what about
+# babies?", "who do I tell?", "is it the first one of these?".
+_CUE = re.compile(r"^\W*(and|or|but|also|so|then|what about|how about|what if|same|in that case|if so|why)\b", re.I)
+_POINTERS = frozenset("they them their theirs this that these those it its he she him her there such".split())
+# How much of the earlier question's meaning a follow-up takes (its vector
+# is added with this weight). A question that stands alone takes none.
+FOLLOW_UP_WEIGHT = 1.0
+
+
+def refers_back(text: str) -> bool:
+    """A question that cannot stand alone: a cue word first, a pointer word
+    ("they", "this"), or at most two words that carry meaning."""
+    ws = [w.lower() for w in analysis.words(text)]
+    return bool(_CUE.match(text)) or any(w in _POINTERS for w in ws) or len(analysis.terms(text)) <= 2
+
+
 def analyse(text: str, vocabulary: Vocabulary | None = None, embed=None,
-            abbreviations: bool = True, spelling: bool = True) -> Query:
+            abbreviations: bool = True, spelling: bool = True, context: tuple[str, ...] | list[str] = ()) -> Query:
     """`embed`: a function from a list of texts to their vectors, or None
-    (lexical search needs no vector)."""
-    normal = analysis.fold_quote(text)
-    if analysis.is_shouting(normal):
-        normal = normal.lower()  # "WHAT SHOULD I DO" is the same question as "what should I do"
+    (lexical search needs no vector). `context`: earlier questions of the
+    same conversation, oldest first; a follow-up borrows the last one's
+    words and, weighted, its meaning."""
+    normal = _normal(text)
     quoted = analysis.phrases(normal)
+    raw = tuple(c for c in context if c and c.strip())
+    earlier = tuple(_normal(c) for c in raw)
+    follows = bool(earlier) and refers_back(normal)
     extra: list[str] = []
     if vocabulary is not None:
         if abbreviations:
             extra += vocabulary.abbreviation_expansions(normal)
         if spelling:
             extra += vocabulary.spellings(normal)
+    if follows:
+        extra.append(earlier[-1])
+    vector = None
+    if embed is not None:
+        vecs = np.asarray(embed([normal, earlier[-1]] if follows else [normal]), dtype="float32")
+        vector = vecs[0]
+        if follows:
+            vector = vector + FOLLOW_UP_WEIGHT * vecs[1]
+            vector = vector / max(1e-6, float(np.linalg.norm(vector)))
     return Query(
         text=text,
         normal=normal,
@@ -53,5 +83,12 @@ def analyse(text: str, vocabulary: Vocabulary | None = None, embed=None,
         phrases=tuple(p for p in (tuple(analysis.index_tokens(q).split()) for q in quoted) if p),
         phrase_texts=tuple(quoted),
         expansions=tuple(t for e in extra for t in analysis.index_tokens(e).split()),
-        vector=None if embed is None else np.asarray(embed([normal])[0], dtype="float32"),
+        vector=vector,
+        context=raw[-1:] if follows else (),
     )
+
+
+def _normal(text: str) -> str:
+    normal = analysis.fold_quote(text)
+    # "WHAT SHOULD I DO" is the same question as "what should I do".
+    return normal.lower() if analysis.is_shouting(normal) else normal

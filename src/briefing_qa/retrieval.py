@@ -38,6 +38,7 @@ class AskResult:
     abstained: bool
     passages: list[Passage]
     best_cosine: float
+    context: tuple[str, ...] = ()  # the earlier question(s) it was answered in the light of
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,10 @@ class Retriever:
         self.highlighter = Highlighter(self.chunks, self.vocabulary, self.sentences)
         self._shingles = Shingles(self.chunks)
 
-    def analyse(self, text: str, with_vector: bool = True) -> Query:
+    def analyse(self, text: str, with_vector: bool = True, context: tuple[str, ...] | list[str] = ()) -> Query:
         o = self.options
         return analyse(text, self.vocabulary, self.embedder.embed if with_vector else None,
-                       abbreviations=o.abbreviations, spelling=o.spelling)
+                       abbreviations=o.abbreviations, spelling=o.spelling, context=context)
 
     # -- ranking -----------------------------------------------------------
     def rank(self, question: str | Query, document_ids: list[str] | None = None) -> list[tuple[int, float]]:
@@ -112,18 +113,20 @@ class Retriever:
         return Ranking(order, cos, float(cos[dense[0]]) if dense else 0.0)
 
     # -- ask ---------------------------------------------------------------
-    def ask(self, question: str, top_k: int = 5, document_ids: list[str] | None = None, base_url: str = "") -> AskResult:
+    def ask(self, question: str, top_k: int = 5, document_ids: list[str] | None = None, base_url: str = "",
+            context: tuple[str, ...] | list[str] = ()) -> AskResult:
+        """`context`: earlier questions of the same conversation, oldest first."""
         allowed = self._allowed(document_ids)
         if not self.chunks or (allowed is not None and not len(allowed)):
             return AskResult(True, [], 0.0)
-        query = self.analyse(question)
+        query = self.analyse(question, context=context)
         r = self._ranking(query, allowed, document_ids)
         drafts = assemble([i for i, _ in r.order], self.chunks, MAX_PASSAGES,
                           self._shingles if self.options.dedupe else None)[:top_k]
         passages = [self._passage(d, rank, self._relevance(d, r.cosines), base_url,
                                   lambda d, quote: self.highlighter.for_question(d, quote, query))
                     for rank, d in enumerate(drafts, start=1)]
-        return AskResult(r.best_cosine < self.abstain_cosine, passages, r.best_cosine)
+        return AskResult(r.best_cosine < self.abstain_cosine, passages, r.best_cosine, query.context)
 
     # -- search ------------------------------------------------------------
     def search(self, q: str, document_id: str | None = None, section: str | None = None, kind: str | None = None,
@@ -188,4 +191,13 @@ def _in_section(c: Chunk, want: list[str]) -> bool:
     titles, at any level ("Part one", or an inner title alone)."""
     have = [analysis.fold(t) for t in c.section_path]
     n = len(want)
-    return n > 0 and any(have[k : k + n] == want for k in range(len(have) - n + 1))
+    return n > 0 and any(all(_title_is(h, w) for h, w in zip(have[k : k + n], want)) for k in range(len(have) - n + 1))
+
+
+def _title_is(title: str, want: str) -> bool:
+    """The whole title, or its lead before a colon or dash: "Part one" names
+    "Part one: Safeguarding information for all staff"."""
+    if title == want:
+        return True
+    rest = title[len(want):].lstrip() if title.startswith(want) else ""
+    return rest[:1] in (":", "-", "(")

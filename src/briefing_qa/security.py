@@ -26,10 +26,9 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .errors import BriefingQAError, Forbidden, PayloadTooLarge, RateLimited, Unauthorized
+from .errors import PROBLEM, BriefingQAError, Forbidden, PayloadTooLarge, RateLimited, Unauthorized
 from .settings import Settings, parse_rate
 
-PROBLEM = "application/problem+json"
 READ, ADMIN = "read", "admin"
 # Routes anyone may reach (probes, the page, the schema); everything under
 # /v1/ needs a key once keys are configured.
@@ -58,14 +57,10 @@ def parse_keys(values: tuple[str, ...]) -> dict[str, ApiKey]:
     return keys
 
 
-def problem_bytes(exc: BriefingQAError) -> bytes:
-    return json.dumps(exc.problem()).encode()
-
-
 async def send_problem(send, exc: BriefingQAError, headers: dict[str, str] | None = None) -> None:
-    body = problem_bytes(exc)
+    body = json.dumps(exc.problem()).encode()
     raw = [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    raw += [(k.lower().encode(), v.encode()) for k, v in {**exc.headers(), **(headers or {})}.items()]
     await send({"type": "http.response.start", "status": exc.status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
 
@@ -145,7 +140,7 @@ class SecurityMiddleware:
             if wait > 0:
                 retry = max(1, math.ceil(wait))
                 await send_problem(send, RateLimited(f"too many requests from this client; retry in {retry} s",
-                                                     retry_after=retry), {"Retry-After": str(retry)})
+                                                     retry_after=retry))
                 return
 
         if self.keys:

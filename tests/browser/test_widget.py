@@ -6,7 +6,9 @@ axe-core, and the answer-view screenshots linked from the docs."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -303,3 +305,30 @@ def test_answer_view_screenshots_and_axe(new_page, server, width):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"answer-{width}.png"))
     assert turn.locator(".passage").count() >= 1
+
+
+def test_follow_up_questions_are_answered_in_context(new_page, server):
+    page, chat = open_widget(new_page, server)
+    sent = []
+    page.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/v1/ask") else None)
+    first = ask(chat, "What are the signs of neglect?")
+    assert first.locator("[data-context-note]").count() == 0
+    assert chat.locator("button.new-conversation").is_visible()
+    follow = ask(chat, "what about babies?")
+    note = follow.locator("[data-context-note]")
+    assert note.is_visible() and "What are the signs of neglect?" in note.inner_text()
+    assert sent[0].get("context") is None and sent[1]["context"] == ["What are the signs of neglect?"]
+    # A question that stands alone is answered alone, even mid-conversation.
+    alone = ask(chat, "Who are the three safeguarding partners under the new arrangements?")
+    assert alone.locator("[data-context-note]").count() == 0
+    chat.locator("button.new-conversation").click()
+    assert chat.locator("li.turn").count() == 0 and not chat.locator("button.new-conversation").is_visible()
+    ask(chat, "what about babies?")
+    assert "context" not in sent[-1]
+
+
+def test_widget_fold_mirrors_the_server_analysis(new_page, server):
+    vectors = json.loads((Path(__file__).resolve().parents[1] / "data" / "analysis_vectors.json").read_text(encoding="utf-8"))
+    page, _ = open_widget(new_page, server)
+    got = page.evaluate("(texts) => texts.map((t) => window.BriefingQA.fold(t))", [c["text"] for c in vectors["fold"]])
+    assert got == [c["fold"] for c in vectors["fold"]]

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from briefing_qa.errors import InvalidRequest
 from briefing_qa.analysis import fold_quote
+from briefing_qa.errors import InvalidRequest
 from briefing_qa.evaluate import evaluate, load_questions, quote_hits, section_hits
 
 
@@ -37,7 +37,7 @@ class Scripted:
     def __init__(self, answers):
         self.answers = answers
 
-    def ask(self, question, top_k=5):
+    def ask(self, question, top_k=5, context=()):
         abstained, quotes = self.answers[question]
         return R(abstained, [P(i + 1, q, Cit(s)) for i, (q, s) in enumerate(quotes[:top_k])])
 

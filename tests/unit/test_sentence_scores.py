@@ -4,12 +4,11 @@ replace, on a small index of the real briefing built with the fake embedder
 tests/integration/test_quality.py)."""
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-from dataclasses import replace
 
 from briefing_qa import ranking, store
 from briefing_qa.chunking import embedded_sentence_spans

@@ -74,8 +74,26 @@
     return String(value || "").split(/[;,]/).map((s) => s.trim()).filter(Boolean);
   }
 
+  // Mirrors analysis.fold on the server (quote marks, dashes, bullets,
+  // invisible characters, white space, case); tests/data/analysis_vectors.json
+  // holds the cases both must agree on.
+  const FOLD = {
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'", "\u00b4": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    "\u2026": "...",
+    "\u2022": " ", "\u25e6": " ", "\u25aa": " ", "\u25cf": " ", "\u2023": " ", "\u2043": " ", "\u00b7": " ",
+    "\u00ad": "", "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": "", "\u200e": "", "\u200f": "",
+  };
+
   function fold(s) {
-    return String(s).toLowerCase().replace(/[‘’‛′]/g, "'").replace(/[“”„″]/g, '"').replace(/\s+/g, " ");
+    let out = "";
+    for (const ch of String(s)) {
+      let rep = FOLD[ch];
+      if (rep === undefined) rep = ch.codePointAt(0) > 127 ? ch.normalize("NFKC") : ch;
+      out += /^[\s\x00-\x1f\x7f-\x9f]/.test(rep) ? " " : rep;
+    }
+    return out.replace(/\s+/g, " ").trim().toLowerCase();
   }
 
   function suggestsDanger(question, phrases) {
@@ -238,7 +256,7 @@
   window.BriefingQA = Object.freeze({
     h, reference, inTextCitation, quotationWithReference, copyText, renderQuote, breadcrumb, pagesLabel,
     sectionUrl, fetchDocuments, problemMessage, KIND_LABELS, SEP, DEFAULT_NOTICE, DEFAULT_DANGER_PHRASES,
-    suggestsDanger, apiBase: SCRIPT_BASE,
+    suggestsDanger, fold, apiBase: SCRIPT_BASE,
   });
 
   // ---- the element -----------------------------------------------------------
@@ -279,6 +297,8 @@ button:focus-visible, .button:focus-visible { outline: 3px solid transparent; ba
 a:focus-visible { outline: 3px solid transparent; color: #0b0c0c; background: #ffdd00; box-shadow: 0 -2px #ffdd00, 0 4px #0b0c0c; text-decoration: none; }
 [tabindex="-1"]:focus { outline: none; }
 .turns { list-style: none; margin: 16px 0 0; padding: 0; }
+.new-conversation { margin-top: 12px; }
+.context-note { margin: 0 0 12px; color: #484949; font-style: italic; }
 .turn { border-top: 1px solid #b1b4b6; padding-top: 16px; margin-top: 16px; }
 .turn:first-child { border-top: 0; margin-top: 0; }
 .asked { font-size: 1.125em; line-height: 1.3; font-weight: 700; margin: 0 0 12px; overflow-wrap: anywhere; }
@@ -378,12 +398,17 @@ figcaption p { margin: 0 0 2px; }
         h("p", { class: "hint", id: id("hint") }, "For example: What does the guidance say about the impact of poverty on neglect?"),
         this.errorEl,
         h("div", { class: "row" }, this.input, this.askButton));
+      // Earlier questions of this conversation, sent as `context` so that a
+      // follow-up ("what about babies?") is answered in their light.
+      this.history = [];
+      this.newButton = h("button", { type: "button", class: "secondary new-conversation", hidden: true,
+        onclick: () => this.newConversation() }, "New conversation");
       this.turnsEl = h("ol", { class: "turns", "aria-label": "Answers, newest first" });
       this.status = h("div", { class: "vh", role: "status", "aria-live": "polite", "aria-atomic": "true" });
       this.box = h("section", { class: "box", "aria-labelledby": id("title") },
         this.titleEl,
         h("p", { class: "intro" }, "Answers are exact quotes from the guidance documents, with references. This tool does not give advice or write answers of its own."),
-        this.form, this.status, this.turnsEl);
+        this.form, this.newButton, this.status, this.turnsEl);
       this.root.append(this.box);
       this.renderTitle();
     }
@@ -397,6 +422,15 @@ figcaption p { margin: 0 0 2px; }
       // Cleared first so that the same words said twice are heard twice.
       this.status.textContent = "";
       setTimeout(() => { this.status.textContent = text; }, 50);
+    }
+
+    /** Forget the earlier questions: the next one is answered alone. */
+    newConversation() {
+      this.history = [];
+      this.turnsEl.replaceChildren();
+      this.newButton.hidden = true;
+      this.announce("New conversation. Earlier questions are forgotten.");
+      this.input.focus();
     }
 
     /** Ask a question (also callable from the page: element.ask("...")). */
@@ -439,6 +473,7 @@ figcaption p { margin: 0 0 2px; }
       try {
         const payload = { question, top_k: this.passages };
         if (this.documentIds.length) payload.document_ids = this.documentIds;
+        if (this.history.length) payload.context = this.history.slice(-5);
         const ctrl = new AbortController();
         const timer = setTimeout(() => ctrl.abort(), 30000);
         let resp;
@@ -451,7 +486,12 @@ figcaption p { margin: 0 0 2px; }
         if (!resp.ok) throw new Error(await problemMessage(resp));
         const answer = await resp.json();
         const docs = await fetchDocuments(this.apiBase, this.apiKey);
-        body.replaceChildren(...this.renderAnswer(answer, docs, n));
+        this.history.push(question);
+        this.newButton.hidden = false;
+        const used = answer.context_used || [];
+        const note = used.length ? [h("p", { class: "context-note", "data-context-note": "" },
+          "Answering in the light of your earlier question: ", h("q", {}, used[used.length - 1]))] : [];
+        body.replaceChildren(...note, ...this.renderAnswer(answer, docs, n));
         this.announce(this.summaryFor(answer, question, noticeText));
         this.dispatchEvent(new CustomEvent("briefing-qa:answer", { detail: answer, bubbles: true, composed: true }));
       } catch (err) {
