@@ -54,12 +54,16 @@ class LexicalIndex:
         self._idx = {(a.segment_ord, a.doc): self.searcher.doc(a)["idx"][0] for _, a in everything}
 
     def search(self, terms: tuple[str, ...] | list[str], limit: int, phrases: tuple[tuple[str, ...], ...] = (),
-               boosts: dict[str, float] | None = None, document_ids: list[str] | None = None) -> list[tuple[int, float]]:
+               boosts: dict[str, float] | None = None, document_ids: list[str] | None = None,
+               also: tuple[tuple[str, ...], ...] = (), also_weight: float = 0.5) -> list[tuple[int, float]]:
         """(chunk idx, BM25 score), best first. `terms` and `phrases` are
         analysed stems (analysis.terms / index_tokens): each phrase is required
-        in one of the fields, the terms are optional and score."""
+        in one of the fields, the terms are optional and score. `also`: other
+        words or phrases (synonyms) that score at `also_weight`."""
         boosts = boosts or DEFAULT_BOOSTS
         clauses = [(tantivy.Occur.Should, self._any_field(t, boosts)) for t in terms]
+        clauses += [(tantivy.Occur.Should, tantivy.Query.boost_query(self._any_field(p, boosts), also_weight))
+                    for p in also if p and also_weight > 0]
         clauses += [(tantivy.Occur.Must, self._any_field(p, boosts)) for p in phrases if p]
         if not clauses:
             return []

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import analysis
-from .vocabulary import Vocabulary
+from .vocabulary import Synonyms, Vocabulary
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Query:
     expansions: tuple[str, ...] = ()  # stems of short/long forms and the corpus's spellings
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
     context: tuple[str, ...] = ()  # the earlier questions this one was read in the light of (none: alone)
+    synonyms: tuple[tuple[str, ...], ...] = ()  # the documents' terms for its everyday words (stems, each a phrase)
 
     @property
     def lexical_terms(self) -> tuple[str, ...]:
@@ -49,8 +50,8 @@ def refers_back(text: str) -> bool:
     return bool(_CUE.match(text)) or any(w in _POINTERS for w in ws) or len(analysis.terms(text)) <= 2
 
 
-def analyse(text: str, vocabulary: Vocabulary | None = None, embed=None,
-            abbreviations: bool = True, spelling: bool = True, context: tuple[str, ...] | list[str] = ()) -> Query:
+def analyse(text: str, vocabulary: Vocabulary | None = None, embed=None, abbreviations: bool = True,
+            spelling: bool = True, context: tuple[str, ...] | list[str] = (), synonyms: Synonyms | None = None) -> Query:
     """`embed`: a function from a list of texts to their vectors, or None
     (lexical search needs no vector). `context`: earlier questions of the
     same conversation, oldest first; a follow-up borrows the last one's
@@ -75,16 +76,18 @@ def analyse(text: str, vocabulary: Vocabulary | None = None, embed=None,
         if follows:
             vector = vector + FOLLOW_UP_WEIGHT * vecs[1]
             vector = vector / max(1e-6, float(np.linalg.norm(vector)))
+    stems = tuple(analysis.index_tokens(normal).split())
     return Query(
         text=text,
         normal=normal,
         terms=tuple(analysis.terms(normal)),
-        stems=tuple(analysis.index_tokens(normal).split()),
+        stems=stems,
         phrases=tuple(p for p in (tuple(analysis.index_tokens(q).split()) for q in quoted) if p),
         phrase_texts=tuple(quoted),
         expansions=tuple(t for e in extra for t in analysis.index_tokens(e).split()),
         vector=vector,
         context=raw[-1:] if follows else (),
+        synonyms=tuple(synonyms.expand(stems)) if synonyms is not None else (),
     )
 
 

@@ -19,7 +19,7 @@ from .passages import PassageDraft, Shingles, assemble
 from .query import Query, analyse
 from .records import Chunk, Passage
 from .store import StoredIndex
-from .vocabulary import Vocabulary
+from .vocabulary import Synonyms, Vocabulary
 
 CANDIDATES = 100
 # Passages are always assembled up to the API's largest top_k and then cut,
@@ -59,6 +59,9 @@ class Options:
     sentence_dense: float = 0.3
     rerank_depth: int = 30  # how many fused candidates sentence scores re-rank
     dedupe: bool = True  # near-duplicates: show the first occurrence, cite the others
+    # BM25 weight of the documents' terms for a question's everyday words
+    # (data/synonyms.json); 0 switches them off.
+    synonyms: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -84,11 +87,12 @@ class Retriever:
         self.sentences = ranking.SentenceTable.of(stored.sentences, len(self.chunks))
         self.highlighter = Highlighter(self.chunks, self.vocabulary, self.sentences)
         self._shingles = Shingles(self.chunks)
+        self.synonyms = Synonyms.load() if self.options.synonyms > 0 else None
 
     def analyse(self, text: str, with_vector: bool = True, context: tuple[str, ...] | list[str] = ()) -> Query:
         o = self.options
         return analyse(text, self.vocabulary, self.embedder.embed if with_vector else None,
-                       abbreviations=o.abbreviations, spelling=o.spelling, context=context)
+                       abbreviations=o.abbreviations, spelling=o.spelling, context=context, synonyms=self.synonyms)
 
     # -- ranking -----------------------------------------------------------
     def rank(self, question: str | Query, document_ids: list[str] | None = None) -> list[tuple[int, float]]:
@@ -102,7 +106,8 @@ class Retriever:
         dense = ranking.dense_candidates(cos, CANDIDATES)
         # Expansions go to BM25 only: appended to the question they moved the
         # dense vector off topic (SciFact train -0.005 nDCG@10).
-        lex = self.lexical.search(query.lexical_terms, CANDIDATES, boosts=o.boosts, document_ids=document_ids)
+        lex = self.lexical.search(query.lexical_terms, CANDIDATES, boosts=o.boosts, document_ids=document_ids,
+                                  also=query.synonyms, also_weight=o.synonyms)
         fused = (ranking.fuse_convex(cos, dense, lex, o.dense_weight) if o.fusion == "convex"
                  else ranking.fuse_rrf(dense, lex, o.dense_weight, o.rrf_k))
         order = ranking.ordered(fused)

@@ -5,9 +5,11 @@ it for expansions and the highlighter for weights."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import analysis
 
@@ -106,4 +108,49 @@ class Vocabulary:
             lw = w.lower()
             if not analysis.is_stop(lw):
                 out += [v for v in analysis.spelling_variants(lw) if v in self.words and v != lw]
+        return out
+
+
+SYNONYMS = Path(__file__).parent / "data" / "synonyms.json"
+
+
+@dataclass(frozen=True)
+class Synonyms:
+    """Everyday words and the documents' own (data/synonyms.json, a versioned
+    synonym set like Elasticsearch's): the stems of a phrase -> the stems of
+    the documents' terms it also means. Only terms the corpus uses are targets."""
+
+    rules: dict[tuple[str, ...], tuple[tuple[str, ...], ...]]
+    version: int = 0
+
+    @classmethod
+    def load(cls, path: Path = SYNONYMS) -> Synonyms:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        rules: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+        stems = lambda t: tuple(analysis.index_tokens(t).split())
+        for s in data["sets"]:
+            targets = {stems(t) for t in s.get("doc_terms", [])} - {()}
+            sources = s.get("terms") or s.get("from") or []
+            for src in sources:
+                key = stems(src)
+                if key:
+                    rules.setdefault(key, set()).update(t for t in targets if t != key)
+        return cls({k: tuple(sorted(v)) for k, v in rules.items() if v}, int(data.get("version", 0)))
+
+    def expand(self, stems: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """The documents' terms (as stems, each a phrase) for the phrases of
+        `stems` (longest phrase first; a word is used by one phrase only)."""
+        out: list[tuple[str, ...]] = []
+        longest = max((len(k) for k in self.rules), default=0)
+        i = 0
+        have = set(stems)
+        while i < len(stems):
+            for n in range(min(longest, len(stems) - i), 0, -1):
+                targets = self.rules.get(tuple(stems[i : i + n]))
+                if targets:
+                    out += [t for t in targets if not (len(t) == 1 and t[0] in have) and t not in out]
+                    i += n
+                    break
+            else:
+                i += 1
         return out

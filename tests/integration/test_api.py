@@ -169,3 +169,23 @@ def test_openapi_and_health(api):
     docs = api.get("/docs")
     assert docs.status_code == 200 and "cdn" not in docs.text.lower()  # works with no network
     assert api.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_follow_up_with_context(api):
+    first = "What are the signs of neglect?"
+    alone = api.post("/v1/ask", json={"question": "what about babies?"}).json()
+    assert alone["context_used"] == []
+    follow = api.post("/v1/ask", json={"question": "what about babies?", "context": [first]}).json()
+    assert follow["context_used"] == [first]
+    # Read with the earlier question, the answer is about neglect.
+    assert any("neglect" in p["quote"].lower() for p in follow["passages"][:3])
+    # A question that stands alone is answered as if alone.
+    q = "Who are the three safeguarding partners under the new arrangements?"
+    plain = api.post("/v1/ask", json={"question": q}).json()
+    with_ctx = api.post("/v1/ask", json={"question": q, "context": [first]}).json()
+    assert with_ctx["context_used"] == [] and [p["id"] for p in with_ctx["passages"]] == [p["id"] for p in plain["passages"]]
+
+
+@pytest.mark.parametrize("context", [["a"] * 6, [""], ["   "], ["x" * 2001], "not a list", [1, 2]])
+def test_bad_context_is_422(api, context):
+    _problem(api.post("/v1/ask", json={"question": "what about babies?", "context": context}), 422)
