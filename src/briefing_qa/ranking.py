@@ -112,6 +112,15 @@ def rerank(order: list[tuple[int, float]], features: list[tuple[float, np.ndarra
     return ranked + [(i, floor - 1e-6 * (k + 1)) for k, (i, _) in enumerate(tail)]
 
 
+def reorder(order: list[tuple[int, float]], scores: np.ndarray, depth: int) -> list[tuple[int, float]]:
+    """The head (`depth` first) in the order of `scores`; the tail keeps its
+    order below it."""
+    head, tail = order[:depth], order[depth:]
+    ranked = sorted(zip([i for i, _ in head], np.asarray(scores, dtype="float64").tolist()), key=lambda kv: (-kv[1], kv[0]))
+    floor = min((sc for _, sc in ranked), default=0.0)
+    return ranked + [(i, floor - 1e-6 * (k + 1)) for k, (i, _) in enumerate(tail)]
+
+
 def nearest_row(table: SentenceTable, first_chunk: int, last_chunk: int, qv: np.ndarray) -> int | None:
     """The sentence row nearest the question among chunks first..last."""
     lo, hi = int(table.first[first_chunk]), int(table.first[last_chunk + 1])
