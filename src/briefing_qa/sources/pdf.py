@@ -1,7 +1,7 @@
 """PDF reader: turns a PDF into sections and blocks through DocumentBuilder.
 
 pypdf's text extraction with a visitor gives the font size, position and font
-of each text run, and (pdf_layout.Pen) where each string is printed. With that
+of each text run, and (pdf_pen.Pen) where each string is printed. With that
 we space words as printed, drop page numbers, running headers, contents pages,
 footnotes and the publisher's back cover, strip superscript footnote markers,
 rebuild paragraphs, lists (nested ones indented, bulletless ones kept with
@@ -22,7 +22,9 @@ import pypdf
 
 from ..errors import SourceError
 from ..structure import DocumentBuilder, clean_inline
-from .pdf_layout import MARKER, Line, Piece, find_tables, junctions, page_lines, page_runs, printed_lines
+from .pdf_layout import MARKER, Line, page_lines, page_runs
+from .pdf_pen import Piece, junctions
+from .pdf_tables import find_tables, printed_lines
 
 log = logging.getLogger(__name__)
 
