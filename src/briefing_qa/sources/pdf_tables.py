@@ -7,6 +7,7 @@ import collections
 import re
 from dataclasses import dataclass
 
+from .pdf_layout import Line
 from .pdf_pen import SPACE_ABOVE, Piece
 
 # A table is told by its cells: on each of several consecutive printed lines,
@@ -168,3 +169,21 @@ def _close(rows: list[list[str]], group: list[str]) -> None:
     elif group:
         rows.append(group)
 
+
+
+def table_lines(lines: list[Line], pieces: list[Piece], body: float) -> list[Line]:
+    """Replace the lines of each table on the page by one line holding it.
+    Only printed lines that survived the clean-up count (no contents page,
+    running header or footnote makes a table)."""
+    ys = sorted(l.y for l in lines if not l.blank)
+    if len(ys) < 3 or not pieces:
+        return lines
+    rows = [r for r in printed_lines(pieces) if any(r.low - 1.2 * r.size < y < r.y + 1.2 * r.size for y in ys)]
+    for table in find_tables(rows):
+        inside = {i for i, l in enumerate(lines) if not l.blank and table.bottom - 2 < l.y < table.top + 2}
+        if not inside:
+            continue
+        first = lines[min(inside)]
+        line = Line(first.page, table.text, body, first.x, table.top, table=True)
+        lines = [*lines[:min(inside)], line, *(l for i, l in enumerate(lines) if i > min(inside) and i not in inside)]
+    return lines
