@@ -34,13 +34,24 @@ def deep_link(doc: Document, section: Section | None, quote: str, pages: tuple[i
     return f"{doc.url}#{anchor or ''}:~:{text_fragment(quote)}"
 
 
+def _sentence(text: str) -> str:
+    """`text` ended by one full stop: a title that ends in ":" or ";" (a
+    heading introducing a list) loses it, one that ends in ".", "?" or "!"
+    keeps its own rather than gaining a second."""
+    text = text.rstrip()
+    stripped = text.rstrip(":;,").rstrip()
+    if stripped.endswith((".", "?", "!", "…")):
+        return stripped
+    return stripped + "."
+
+
 def reference(doc: Document, path: tuple[str, ...], pages: tuple[int, int] | None) -> str:
     """Harvard-like: Publisher (year) Title. Section. p. N. Available at: URL."""
     parts = []
     who = doc.publisher or "Unknown publisher"
-    parts.append(f"{who} ({doc.year or 'n.d.'}) {doc.title}.")
+    parts.append(_sentence(f"{who} ({doc.year or 'n.d.'}) {doc.title}"))
     if path:
-        parts.append(f"Section: {SEP.join(path)}.")
+        parts.append(_sentence(f"Section: {SEP.join(path)}"))
     if pages:
         parts.append(f"p. {pages[0]}." if pages[0] == pages[1] else f"pp. {pages[0]}–{pages[1]}.")
     if doc.url:
