@@ -14,7 +14,9 @@ class FakeEmbedder:
     dimension = 64
     max_tokens = 256
 
-    def __init__(self) -> None:
+    def __init__(self, salt: str = "") -> None:
+        # Another salt: another fake model of the same dimension (other vectors).
+        self.salt = salt
         self.calls = 0
         self.texts = 0
 
@@ -24,7 +26,7 @@ class FakeEmbedder:
         out = np.zeros((len(texts), self.dimension), dtype="float32")
         for i, t in enumerate(texts):
             for w in re.findall(r"[a-z]+", t.lower()):
-                out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % self.dimension] += 1.0
+                out[i, int(hashlib.md5((self.salt + w).encode()).hexdigest(), 16) % self.dimension] += 1.0
             n = np.linalg.norm(out[i])
             if n:
                 out[i] /= n

@@ -29,9 +29,32 @@ class Embedder(Protocol):
     def fits(self, text: str) -> bool: ...
 
 
-def content_hash(text: str) -> str:
-    """Key of a vector: the same embedded text never needs embedding twice."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def content_hash(text: str, model_id: str) -> str:
+    """Key of a vector: the same text embedded by the same model (see
+    `model_identity`) never needs embedding twice, and a vector made by
+    another model, even one of the same dimension, is never taken for it."""
+    return hashlib.sha256(f"{model_id}\n{text}".encode()).hexdigest()
+
+
+def model_identity(path_or_name: str) -> str:
+    """What the vectors depend on: the model's name and, for a local folder,
+    a hash of every file in it (weights, configuration, tokenizer; not its
+    README). `model_name` alone is not enough: it calls every MiniLM folder
+    "all-MiniLM-L6-v2", and two folders may share a name. ~0.1 s for MiniLM."""
+    p = Path(path_or_name)
+    if not p.exists():
+        return path_or_name
+    h = hashlib.sha256()
+    files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file())
+    for f in files:
+        rel = f.relative_to(p) if f != p else Path(f.name)
+        if any(part.startswith(".") for part in rel.parts) or f.suffix.lower() == ".md":
+            continue
+        h.update(f"{rel.as_posix()}\n".encode())
+        with f.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return f"{model_name(path_or_name)}@sha256:{h.hexdigest()[:32]}"
 
 
 def model_name(path_or_name: str) -> str:

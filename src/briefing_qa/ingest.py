@@ -13,7 +13,7 @@ import numpy as np
 
 from . import store
 from .chunking import chunk_document, sentence_texts
-from .embedding import Embedder, content_hash, model_name
+from .embedding import Embedder, content_hash, model_identity, model_name
 from .errors import BriefingQAError, IndexUnavailable, SourceError
 from .lexical import build_lexical
 from .records import Chunk, Document
@@ -56,9 +56,12 @@ def _previous(root: Path, model: str) -> store.StoredIndex | None:
         return None
 
 
-def _same_pipeline(prev: store.StoredIndex | None, chunk_tokens: int) -> bool:
-    """Can the previous index's documents and chunks be kept as they are?"""
-    return prev is not None and prev.manifest.chunk_tokens == chunk_tokens and prev.manifest.pipeline == PIPELINE
+def _same_pipeline(prev: store.StoredIndex | None, chunk_tokens: int, model_id: str) -> bool:
+    """Can the previous index's documents, chunks and vectors be kept as they
+    are? Not when another model made them, even one of the same name and
+    dimension: its tokenizer cuts chunks elsewhere, its vectors mean other things."""
+    return (prev is not None and prev.manifest.chunk_tokens == chunk_tokens and prev.manifest.pipeline == PIPELINE
+            and prev.manifest.model_id == model_id)
 
 
 def ingest(paths: list[Path], settings: Settings, embedder: Callable[[], Embedder],
@@ -69,8 +72,10 @@ def ingest(paths: list[Path], settings: Settings, embedder: Callable[[], Embedde
     report = IngestReport()
     root = settings.index
     model = model_name(settings.model)
+    model_id = model_identity(settings.model)
     prev = _previous(root, model)
-    prev_docs = prev.documents if _same_pipeline(prev, settings.chunk_tokens) else {}
+    same = _same_pipeline(prev, settings.chunk_tokens, model_id)
+    prev_docs = prev.documents if same else {}
 
     def fail(err: SourceError) -> None:
         report.errors.append(err)
@@ -115,7 +120,7 @@ def ingest(paths: list[Path], settings: Settings, embedder: Callable[[], Embedde
     report.documents = [d.id for d in docs]
     report.removed = sorted(set(prev.documents if prev else {}) - set(report.documents))
 
-    unchanged = _same_pipeline(prev, settings.chunk_tokens) and not report.parsed and not report.removed
+    unchanged = same and not report.parsed and not report.removed
     if unchanged:
         report.chunks = len(prev.chunks)
         report.reused = len(prev.chunks)
@@ -135,10 +140,12 @@ def build_version(docs: list[Document], settings: Settings, embedder: Callable[[
                   files: dict[str, Path] | None = None, progress: bool = False) -> None:
     """Chunk, embed and write a new index version of `docs` into settings.index.
     Documents not in `parsed` keep their chunks from `prev`; any chunk whose
-    embedded text was embedded before keeps its vector. (Also used by the
+    embedded text was embedded before by the same model keeps its vector
+    (the key hashes the text with the model's identity). (Also used by the
     BEIR benchmark, so it measures exactly this pipeline.)"""
     root = settings.index
     model = model_name(settings.model)
+    model_id = model_identity(settings.model)
     emb: Embedder | None = None
 
     def loaded() -> Embedder:  # the model, loaded only if something needs chunking or embedding
@@ -148,6 +155,8 @@ def build_version(docs: list[Document], settings: Settings, embedder: Callable[[
 
     # Chunks of unchanged documents are reused as they are.
     prev_chunks: dict[str, list[tuple[Chunk, str]]] = {}
+    if prev and prev.manifest.model_id != model_id:
+        prev = None  # another model's chunks and vectors: nothing to reuse
     if prev:
         for c, h in zip(prev.chunks, prev.hashes):
             prev_chunks.setdefault(c.document_id, []).append((c, h))
@@ -161,7 +170,7 @@ def build_version(docs: list[Document], settings: Settings, embedder: Callable[[
             continue
         for c in chunk_document(doc, budget=settings.chunk_tokens, fits=loaded().fits):
             chunks.append(c)
-            hashes.append(content_hash(c.context))
+            hashes.append(content_hash(c.context, model_id))
     dim = prev.manifest.dimension if prev else loaded().dimension
     vectors, report.embedded = _reuse_or_embed(
         [c.context for c in chunks], hashes, prev.hashes if prev else [],
@@ -171,7 +180,7 @@ def build_version(docs: list[Document], settings: Settings, embedder: Callable[[
     # Every sentence of every chunk, embedded behind its chunk's context
     # prefix: retrieval re-ranks its best candidates by their best sentence.
     texts, owner = sentence_texts(chunks)
-    sentence_hashes = [content_hash(t) for t in texts]
+    sentence_hashes = [content_hash(t, model_id) for t in texts]
     sentence_vectors, report.sentences_embedded = _reuse_or_embed(
         texts, sentence_hashes, prev.sentences.hashes if prev and prev.sentences else [],
         prev.sentences.vectors if prev and prev.sentences else None, dim, loaded, progress)
@@ -183,7 +192,7 @@ def build_version(docs: list[Document], settings: Settings, embedder: Callable[[
         for i, c in enumerate(chunks)
     ]
     manifest = {
-        "model": model, "dimension": dim, "chunk_tokens": settings.chunk_tokens, "pipeline": PIPELINE,
+        "model": model, "model_id": model_id, "dimension": dim, "chunk_tokens": settings.chunk_tokens, "pipeline": PIPELINE,
         "documents": {d.id: {"path": d.path, "sha256": d.sha256} for d in docs}, "sentences": len(texts),
     }
     folder = store.write_version(root, manifest, docs, chunks, hashes, vectors, lambda f: build_lexical(f, rows),

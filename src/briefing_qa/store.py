@@ -44,6 +44,7 @@ class Manifest:
     documents: dict  # id -> {"path", "sha256"}
     chunks: int
     pipeline: int | None = None  # ingest.PIPELINE of the build (None: written before it existed)
+    model_id: str | None = None  # embedding.model_identity of the model (None: written before it existed)
 
     @classmethod
     def read(cls, folder: Path) -> Manifest:

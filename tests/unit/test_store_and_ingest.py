@@ -162,3 +162,60 @@ def test_damaged_sentence_vectors_are_refused_with_advice(src, settings):
     (folder / "sentences.json").write_text(json.dumps(meta))
     with pytest.raises(IndexUnavailable, match="rebuild"):
         store.read_index(settings.index, "fake-bow")
+
+
+def _fake_model_folder(parent: Path, weights: bytes) -> Path:
+    """A model folder as sentence-transformers lays it out; `weights` stands for its weights."""
+    folder = parent / "minilm-finetuned"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text('{"hidden_size": 64}')
+    (folder / "model.safetensors").write_bytes(weights)
+    (folder / "README.md").write_text("notes that do not change a vector")
+    return folder
+
+
+def _assert_all_vectors_are(settings, emb) -> None:
+    from briefing_qa.chunking import sentence_texts
+
+    idx = store.read_index(settings.index)
+    assert (idx.vector_array() == emb.embed([c.context for c in idx.chunks])).all()
+    texts, _ = sentence_texts(idx.chunks)
+    assert (idx.sentences.vectors == emb.embed(texts)).all()
+
+
+def test_another_model_of_the_same_name_and_dimension_reuses_no_vector(src, tmp_path):
+    """Two fine-tuned MiniLMs in folders of the same name: the manifest names
+    both "all-MiniLM-L6-v2" and both make 64-dimensional vectors, but the
+    second must embed everything anew, not inherit the first one's vectors."""
+    index = tmp_path / "index"
+    a = Settings.from_env(env={}, index=index, model=str(_fake_model_folder(tmp_path / "a", b"weights A")))
+    b = Settings.from_env(env={}, index=index, model=str(_fake_model_folder(tmp_path / "b", b"weights B")))
+    first = ingest([src], a, lambda: FakeEmbedder("model A"))
+    assert first.embedded == first.chunks > 0
+    emb_b = FakeEmbedder("model B")
+    report = ingest([src], b, lambda: emb_b)
+    assert report.version is not None
+    assert report.reused == 0 and report.embedded == report.chunks and report.sentences_embedded > 0
+    _assert_all_vectors_are(b, emb_b)
+    # The same model again: everything reused, nothing written.
+    assert ingest([src], b, lambda: FakeEmbedder("model B")).version is None
+
+
+def test_a_model_retrained_in_place_reuses_no_vector(src, tmp_path):
+    folder = _fake_model_folder(tmp_path, b"weights A")
+    settings = Settings.from_env(env={}, index=tmp_path / "index", model=str(folder))
+    ingest([src], settings, lambda: FakeEmbedder("model A"))
+    (folder / "README.md").write_text("edited notes")
+    assert ingest([src], settings, lambda: FakeEmbedder("model A")).version is None  # a README changes no vector
+    (folder / "model.safetensors").write_bytes(b"weights B")  # same size, other weights
+    emb_b = FakeEmbedder("model B")
+    report = ingest([src], settings, lambda: emb_b)
+    assert report.reused == 0 and report.embedded == report.chunks
+    _assert_all_vectors_are(settings, emb_b)
+
+
+def test_vector_key_depends_on_the_model_identity():
+    from briefing_qa.embedding import content_hash
+
+    assert content_hash("text", "model-a") != content_hash("text", "model-b")
+    assert content_hash("text", "model-a") == content_hash("text", "model-a")
