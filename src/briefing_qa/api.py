@@ -201,6 +201,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # unexpected exception is turned into a 500 by ObservabilityMiddleware.
     @app.exception_handler(BriefingQAError)
     async def _domain_error(request: Request, exc: BriefingQAError):
+        if exc.public_detail != exc.detail:  # a 5xx: the client gets a fixed sentence, the log the reason
+            import logging
+
+            logging.getLogger("briefing_qa.api").warning(
+                "%s: %s", exc.title, exc.detail,  # no path: it may carry what someone typed
+                extra={"status": exc.status, "request_id": getattr(request.state, "request_id", None)})
         return problem(exc)
 
     @app.exception_handler(RequestValidationError)

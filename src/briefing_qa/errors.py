@@ -1,6 +1,12 @@
 """Every error the service raises on purpose. Each carries its HTTP status;
 the API turns them into application/problem+json, the CLI into one line and
-an exit code."""
+an exit code.
+
+`detail` is the whole reason, for the operator (the CLI prints it, the
+service logs it). A client sees `public_detail`: the same for a 4xx (it is
+about the client's own request), but for a 5xx a fixed plain sentence of the
+class: the reason may name files, folders or exception text, and /readyz
+answers anyone."""
 
 from __future__ import annotations
 
@@ -12,16 +18,22 @@ class BriefingQAError(Exception):
     title = "Internal error"
     slug = "internal-error"
     exit_code = 1
+    # What a client is told of a 5xx instead of `detail`.
+    public = "An unexpected error occurred; it has been logged."
 
     def __init__(self, detail: str, **extra) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
 
+    @property
+    def public_detail(self) -> str:
+        return self.detail if self.status < 500 else self.public
+
     def problem(self) -> dict:
         """The problem+json body (RFC 9457): the one place one is built."""
         return {"type": f"https://briefing-qa.local/problems/{self.slug}", "title": self.title, "status": self.status,
-                "detail": self.detail, **self.extra}
+                "detail": self.public_detail, **self.extra}
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.extra["retry_after"])} if "retry_after" in self.extra else {}
@@ -69,18 +81,21 @@ class ConfigError(BriefingQAError):
     """A BRIEFING_QA_* setting (or CLI option) has a bad value; names the key."""
 
     status, title, slug, exit_code = 500, "Configuration error", "configuration-error", 2
+    public = "The service is not configured correctly; the reason is in its log."
 
 
 class IndexUnavailable(BriefingQAError):
     """No index has been built yet, or it cannot be read."""
 
     status, title, slug, exit_code = 503, "Index unavailable", "index-unavailable", 3
+    public = "The document index is not available yet; the reason is in the service's log."
 
 
 class IndexIncompatible(IndexUnavailable):
     """The index was built with another model or format version."""
 
     title, slug = "Index incompatible", "index-incompatible"
+    public = "The document index was built for another version or model of the service; the reason is in its log."
 
 
 class SourceError(BriefingQAError):

@@ -111,3 +111,35 @@ def test_readyz_503_without_index(tmp_path):
         r = c.get("/readyz")
         assert r.status_code == 503 and r.headers["content-type"].startswith("application/problem+json")
         assert "briefing_qa_ready 0.0" in c.get("/metrics").text
+
+
+def test_503_body_has_no_paths_or_exception_text_but_the_log_has_the_reason(tmp_path, caplog):
+    """/readyz answers anyone: the body is one fixed sentence; the reason
+    (here a damaged manifest, naming its folder and the JSON error) goes to the log."""
+    from briefing_qa import store
+
+    settings = Settings.from_env(env={}, index=tmp_path / "secret-folder" / "index", model="fake-bow")
+    root = settings.index
+    (root / "v1").mkdir(parents=True)
+    (root / "v1" / "manifest.json").write_text("{not json")
+    (root / store.CURRENT).write_text("v1\n")
+    with TestClient(create_app(settings, Engine(settings, FakeEmbedder()))) as c, \
+            caplog.at_level(logging.INFO, logger="briefing_qa"):
+        answers = [c.get("/readyz"), c.post("/v1/ask", json={"question": "neglect"}), c.get("/v1/search", params={"q": "x"})]
+    for r in answers:
+        assert r.status_code == 503 and r.headers["content-type"].startswith("application/problem+json")
+        body = r.json()
+        assert body["detail"] == "The document index is not available yet; the reason is in the service's log."
+        for leak in ("secret-folder", str(tmp_path), "manifest.json", "Expecting"):  # folder, file, JSON error
+            assert leak not in r.text, leak
+        assert "/" not in body["detail"] + body["title"]
+    logged = json.dumps(logs(caplog))
+    assert "secret-folder" in logged and "manifest.json" in logged  # the operator still sees why
+
+
+def test_cli_error_line_keeps_the_full_reason(tmp_path):
+    from briefing_qa.errors import IndexIncompatible, IndexUnavailable
+
+    exc = IndexUnavailable(f"no index at {tmp_path}: build one with `briefing-qa ingest`")
+    assert exc.detail.startswith("no index at") and str(tmp_path) not in json.dumps(exc.problem())
+    assert IndexIncompatible("built with 'x'").problem()["title"] == "Index incompatible"
