@@ -20,6 +20,11 @@ from .service import Engine
 from .settings import Settings
 
 STATIC = Path(__file__).parent / "static"
+# A source file is someone else's content served on this origin, where the
+# quote finder keeps an API key in sessionStorage: it runs sandboxed (a unique
+# opaque origin: no scripts, no storage, no same-origin requests) and is never
+# sniffed into HTML. Browsers' PDF viewers work under the sandbox.
+SOURCE_FILE_HEADERS = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
 
 
 class Kind(StrEnum):
@@ -276,12 +281,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.get("/v1/documents/{doc_id}/file", tags=["documents"], response_class=FileResponse)
     def document_file(doc_id: str):
+        """The source file exactly as indexed. A PDF opens in the browser (deep
+        links go to #page=N); any other file downloads. All are sandboxed."""
         r, doc = _doc(doc_id)
         path = r.stored.source_file(doc.id)
         if path is None:
             raise NotFound(f"the source file of {doc_id!r} is not in the index")
         media = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html"}.get(path.suffix, "text/plain; charset=utf-8")
-        return FileResponse(path, media_type=media, filename=doc.path, content_disposition_type="inline")
+        disposition = "inline" if path.suffix == ".pdf" else "attachment"
+        return FileResponse(path, media_type=media, filename=doc.path, content_disposition_type=disposition,
+                            headers=SOURCE_FILE_HEADERS)
 
     @app.post("/v1/verify", response_model=VerifyResponse, tags=["answers"])
     def verify_quote(body: VerifyRequest, request: Request) -> dict:

@@ -54,6 +54,9 @@ def test_ask_limited_to_documents(api):
     # The deep link opens the very PDF that was indexed.
     resp = api.get(pdf["url"].split("#")[0].replace(str(api.base_url).rstrip("/"), ""))
     assert resp.status_code == 200 and resp.headers["content-type"] == "application/pdf" and resp.content[:5] == b"%PDF-"
+    # Inline, so #page=N works, but sandboxed on this origin and never sniffed.
+    assert resp.headers["content-disposition"].startswith("inline;")
+    assert resp.headers["content-security-policy"] == "sandbox" and resp.headers["x-content-type-options"] == "nosniff"
 
 
 def test_out_of_scope_abstains(api):

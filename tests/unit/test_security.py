@@ -169,3 +169,25 @@ def test_unexpected_error_is_a_problem_with_cors_and_no_question_in_the_log(inde
     text = "\n".join(JsonFormatter().format(rec) for rec in caplog.records)
     assert "Boom" in text and "req-123" in text
     assert "Jayden" not in text and "hurt" not in text
+
+
+def test_source_files_are_sandboxed_and_only_pdfs_inline(tmp_path):
+    """An ingested HTML page must not run on the service's origin (where the
+    quote finder keeps an API key in sessionStorage): every source file is
+    sent sandboxed and not to be sniffed, and all but PDFs as attachments."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "page.html").write_text("<html><head><title>Page</title></head><body><h1>Neglect</h1>"
+                                   "<p>Neglect is the persistent failure to meet a child's basic needs.</p>"
+                                   "<script>fetch('/steal?k=' + sessionStorage.getItem('briefing-qa-key'))</script>"
+                                   "</body></html>")
+    (src / "notes.txt").write_text("Notes\n\nPoverty is not neglect, but it can make neglect more likely.\n")
+    settings = Settings.from_env(env={}, index=tmp_path / "index", model="fake-bow")
+    assert ingest([src], settings, FakeEmbedder).ok
+    with client(settings) as c:
+        for doc_id in ("page", "notes"):
+            r = c.get(f"/v1/documents/{doc_id}/file")
+            assert r.status_code == 200
+            assert r.headers["content-security-policy"] == "sandbox"
+            assert r.headers["x-content-type-options"] == "nosniff"
+            assert r.headers["content-disposition"].startswith("attachment;")
