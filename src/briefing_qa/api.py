@@ -146,7 +146,10 @@ def problem(exc: BriefingQAError) -> JSONResponse:
 
 
 def _base_url(request: Request, settings: Settings) -> str:
-    return settings.public_url or str(request.base_url).rstrip("/")
+    """BRIEFING_QA_PUBLIC_URL, else the request's base when its Host is trusted, else "" (relative links)."""
+    from .links import citation_base
+
+    return citation_base(settings, request.url.scheme, request.headers.get("host"), request.scope.get("root_path", ""))
 
 
 def _doc_summary(doc) -> dict:

@@ -4,6 +4,7 @@ variables. CLI options override single fields; errors name the key."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -37,7 +38,10 @@ class Settings:
     max_file_mb: float = 50.0
     chunk_tokens: int = 200  # tiktoken budget of a chunk with its context prefix
     abstain_threshold: float = 0.0  # <= 0: use the calibrated default in retrieval
-    public_url: str = ""  # base for deep links to served PDFs; default: the request's
+    public_url: str = ""  # base for deep links to served PDFs; default: see allowed_hosts
+    # Host names whose requests may set that base themselves (their Host
+    # header); besides these only loopback. Others get relative links (links.py).
+    allowed_hosts: tuple[str, ...] = ()
     api_keys: tuple[str, ...] = ()  # "key" (read) or "key:admin"
     cors_origins: tuple[str, ...] = ()
     rate_limit: str = ""  # e.g. "60/minute"; empty: off
@@ -99,6 +103,13 @@ class Settings:
                 raise ConfigError(f"{PREFIX}{key} {why}", key=PREFIX + key)
         if self.rate_limit:
             parse_rate(self.rate_limit)
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise ConfigError(f"{PREFIX}PUBLIC_URL={self.public_url!r}: expected an http:// or https:// URL",
+                              key=PREFIX + "PUBLIC_URL")
+        for host in self.allowed_hosts:
+            if not re.fullmatch(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]", host):
+                raise ConfigError(f"{PREFIX}ALLOWED_HOSTS: {host!r} is not a host name (no scheme, port or path)",
+                                  key=PREFIX + "ALLOWED_HOSTS")
 
 
 def parse_rate(value: str) -> tuple[int, float]:

@@ -59,6 +59,28 @@ def test_ask_limited_to_documents(api):
     assert resp.headers["content-security-policy"] == "sandbox" and resp.headers["x-content-type-options"] == "nosniff"
 
 
+def test_forged_host_header_never_reaches_citation_links(api, live_server):
+    """Without BRIEFING_QA_PUBLIC_URL, a Host header that is neither loopback
+    nor in BRIEFING_QA_ALLOWED_HOSTS gives relative links, never its own name."""
+    doc = "keeping-children-safe-in-education-2025"
+    forged = {"Host": "evil.example"}
+    ask = api.post("/v1/ask", json={"question": "What does a designated safeguarding lead do?", "document_ids": [doc]},
+                   headers=forged).json()
+    search = api.get("/v1/search", params={"q": "designated safeguarding lead", "document_id": doc}, headers=forged).json()
+    verify = api.post("/v1/verify", json={"quote": "The designated safeguarding lead should take lead responsibility"},
+                      headers=forged).json()
+    citations = [p["citation"] for p in ask["passages"] + search["results"]]
+    citations += [m["citation"] for m in verify["matches"]] + ([verify["closest"]["citation"]] if verify["closest"] else [])
+    assert len(citations) > 5
+    for c in citations:
+        assert "evil" not in c["url"] and c["url"].startswith(f"/v1/documents/{doc}/file#page="), c["url"]
+    # Loopback names are trusted: the links are absolute, on the name used.
+    port = live_server.url.rsplit(":", 1)[1]
+    local = api.post("/v1/ask", json={"question": "What does a designated safeguarding lead do?", "document_ids": [doc]},
+                     headers={"Host": f"localhost:{port}"}).json()
+    assert local["passages"][0]["citation"]["url"].startswith(f"http://localhost:{port}/v1/documents/{doc}/file#page=")
+
+
 def test_out_of_scope_abstains(api):
     body = api.post("/v1/ask", json={"question": "What is the capital of France?"}).json()
     assert body["abstained"] is True

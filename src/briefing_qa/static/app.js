@@ -51,7 +51,7 @@
       throw new KeyNeeded("This service needs an API key: enter it above.");
     }
     if (!resp.ok) throw new Error(await Q.problemMessage(resp));
-    return resp.json();
+    return Q.absoluteUrls(await resp.json(), API);
   }
 
   const getJSON = (path) => call(path);

@@ -244,6 +244,24 @@
     return configCache.get(ck);
   }
 
+  /**
+   * Citation links made relative by the service (it was reached by a host it
+   * does not vouch for: no BRIEFING_QA_PUBLIC_URL, not in
+   * BRIEFING_QA_ALLOWED_HOSTS) point at the service, not at this page:
+   * put the API base before every "url" that starts with one "/".
+   */
+  function absoluteUrls(data, base) {
+    if (Array.isArray(data)) { data.forEach((x) => absoluteUrls(x, base)); return data; }
+    if (data && typeof data === "object") {
+      for (const [k, v] of Object.entries(data)) {
+        if (k === "url" && typeof v === "string" && v.startsWith("/") && !v.startsWith("//")) {
+          data[k] = base.replace(/\/+$/, "") + v; // the API base already holds any path prefix
+        } else if (v && typeof v === "object") absoluteUrls(v, base);
+      }
+    }
+    return data;
+  }
+
   /** A message for a failed request: the problem+json title and detail where there is one. */
   async function problemMessage(resp) {
     try {
@@ -255,7 +273,7 @@
 
   window.BriefingQA = Object.freeze({
     h, reference, inTextCitation, quotationWithReference, copyText, renderQuote, breadcrumb, pagesLabel,
-    sectionUrl, fetchDocuments, problemMessage, KIND_LABELS, SEP, DEFAULT_NOTICE, DEFAULT_DANGER_PHRASES,
+    sectionUrl, fetchDocuments, problemMessage, absoluteUrls, KIND_LABELS, SEP, DEFAULT_NOTICE, DEFAULT_DANGER_PHRASES,
     suggestsDanger, fold, apiBase: SCRIPT_BASE,
   });
 
@@ -484,7 +502,7 @@ figcaption p { margin: 0 0 2px; }
           });
         } finally { clearTimeout(timer); }
         if (!resp.ok) throw new Error(await problemMessage(resp));
-        const answer = await resp.json();
+        const answer = absoluteUrls(await resp.json(), this.apiBase);
         const docs = await fetchDocuments(this.apiBase, this.apiKey);
         this.history.push(question);
         this.newButton.hidden = false;
