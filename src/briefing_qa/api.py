@@ -228,6 +228,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return problem(HTTPProblem(exc.status_code, str(exc.detail), getattr(exc, "headers", None)))
 
     _offline_docs(app)
+    from .problem_schema import install as describe_problems
+
+    describe_problems(app)  # /openapi.json: errors as application/problem+json with the Problem schema
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict:
