@@ -9,7 +9,11 @@ PYTHON ?= python3
 #   make setup TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
 TORCH_PIP_ARGS ?=
 
-.PHONY: setup setup-test serve index test test-unit lint bench clean
+# The browser tests drive Debian's Chromium (never `playwright install`).
+CHROMIUM_BIN ?= /usr/bin/chromium
+CHROMIUM_PACKAGES := chromium chromium-driver
+
+.PHONY: setup setup-test chromium serve index test test-unit screenshots lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -22,7 +26,22 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-setup-test: setup tests/browser/node_modules/.installed
+setup-test: chromium setup tests/browser/node_modules/.installed
+
+# Installs Chromium when it is missing: with apt-get as root, or with sudo
+# when it needs no password; otherwise stops at once with the command to run.
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || test -x $(CHROMIUM_BIN); then exit 0; fi; \
+	install="apt-get install -y -q $(CHROMIUM_PACKAGES)"; \
+	if [ "$$(id -u)" = 0 ]; then as=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as="sudo"; \
+	else \
+	  echo "error: the browser tests need Chromium, which is not installed. Install it, then run make test again:" >&2; \
+	  echo "    sudo $$install" >&2; \
+	  exit 1; \
+	fi; \
+	echo "Installing Chromium for the browser tests: $$as $$install"; \
+	$$as $$install >/dev/null 2>&1 || { $$as apt-get update -q >/dev/null && $$as $$install >/dev/null; }
 
 tests/browser/node_modules/.installed: tests/browser/package.json
 	cd tests/browser && npm install --no-audit --no-fund --silent
@@ -39,6 +58,11 @@ test: setup-test
 
 test-unit: setup
 	$(PY) -m pytest -m "not integration and not browser"
+
+# Refresh the screenshots in docs/screenshots (the tests alone write theirs
+# to a temporary folder, so `make test` leaves tracked files alone).
+screenshots: setup-test
+	BRIEFING_QA_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/browser -k screenshots
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench

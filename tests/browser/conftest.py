@@ -1,6 +1,11 @@
 """Browser fixtures: Debian's Chromium, headless, driven by Playwright (never
-`playwright install`: the browser comes from the system, see .ci/run), and
-axe-core from npm (tests/browser/node_modules, installed by `make setup-test`)."""
+`playwright install`: the browser comes from the system, installed by `make
+setup-test`), and axe-core from npm (tests/browser/node_modules, installed by
+`make setup-test`).
+
+Screenshots go to a temporary folder, so running the tests never rewrites
+tracked files; `make screenshots` sets BRIEFING_QA_SCREENSHOTS=docs/screenshots
+to refresh the ones in the docs."""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS_ENV = "BRIEFING_QA_SCREENSHOTS"
 AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
@@ -34,11 +39,21 @@ def server(request):
 
 
 @pytest.fixture(scope="session")
+def screenshots(tmp_path_factory) -> Path:
+    """Where screenshots are written: BRIEFING_QA_SCREENSHOTS (relative to the
+    project) when set, as `make screenshots` does; else a temporary folder."""
+    configured = os.environ.get(SCREENSHOTS_ENV)
+    folder = (ROOT / configured) if configured else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: `.ci/run` installs Debian's chromium package")
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `make setup-test` installs Debian's chromium package")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import LiveServer
 
-from .conftest import SCREENSHOTS, deep_active, format_violations, run_axe, tab_to
+from .conftest import deep_active, format_violations, run_axe, tab_to
 
 KCSIE = "keeping-children-safe-in-education-2025"
 BRIEFING = "triennial-analysis-briefing-local-safeguarding-partnerships"
@@ -255,9 +255,9 @@ def test_keyboard_only(new_page, server):
 
 
 @pytest.mark.parametrize("width", [1280, 375])
-def test_page_axe_and_screenshots(new_page, server, width):
-    """axe-core on the page in each state it can be in; writes
-    docs/screenshots/quote-finder-{width}.png and quote-check-{width}.png."""
+def test_page_axe_and_screenshots(new_page, server, width, screenshots):
+    """axe-core on the page in each state it can be in; writes quote-finder-{width}.png
+    and quote-check-{width}.png (into docs/screenshots with `make screenshots`)."""
     page = open_finder(new_page, server, width=width, height=1000 if width > 500 else 812)
     violations = run_axe(page)
     assert violations == [], format_violations(violations)
@@ -267,8 +267,7 @@ def test_page_axe_and_screenshots(new_page, server, width):
     page.mouse.move(0, 0)
     top = "#find" if width > 500 else "#results-title"  # narrow: from the results down
     page.evaluate("el => el.scrollIntoView({block: 'start'})", page.locator(top).element_handle())
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"quote-finder-{width}.png"))
+    page.screenshot(path=str(screenshots / f"quote-finder-{width}.png"))
     search(page, "zzzz-not-a-word")  # the empty state
     violations = run_axe(page)
     assert violations == [], format_violations(violations)
@@ -279,7 +278,7 @@ def test_page_axe_and_screenshots(new_page, server, width):
     page.fill("#q", "x")  # move the mouse and focus off the result
     page.locator("#verify-quote").evaluate("el => el.blur()")
     page.evaluate("el => el.scrollIntoView({block: 'start'})", page.locator("#check").element_handle())
-    page.screenshot(path=str(SCREENSHOTS / f"quote-check-{width}.png"))
+    page.screenshot(path=str(screenshots / f"quote-check-{width}.png"))
     chat = page.locator("briefing-qa-chat")
     chat.locator("input[name=question]").fill("What is the impact of poverty on neglect?")
     chat.locator("input[name=question]").press("Enter")

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import LiveServer
 
-from .conftest import SCREENSHOTS, deep_active, format_violations, run_axe, tab_to
+from .conftest import deep_active, format_violations, run_axe, tab_to
 
 POVERTY_Q = "What is the impact of poverty on neglect?"
 OUT_OF_SCOPE_Q = "What is the capital of France?"
@@ -289,8 +289,8 @@ def test_keyboard_only(new_page, server):
 
 
 @pytest.mark.parametrize("width", [1280, 375])
-def test_answer_view_screenshots_and_axe(new_page, server, width):
-    """Writes docs/screenshots/answer-{width}.png (linked from docs/widget.md) and
+def test_answer_view_screenshots_and_axe(new_page, server, width, screenshots):
+    """Writes answer-{width}.png (linked from docs/widget.md; into docs/screenshots with `make screenshots`) and
     runs axe-core on the page with an answer, an abstention and a safety notice."""
     page, chat = open_widget(new_page, server, width=width, height=1000 if width > 500 else 812)
     ask(chat, OUT_OF_SCOPE_Q)
@@ -302,8 +302,7 @@ def test_answer_view_screenshots_and_axe(new_page, server, width):
     # Wide: the question box and the answer; narrow: the answer from its top.
     target = chat.element_handle() if width > 500 else turn.element_handle()
     page.evaluate("el => el.scrollIntoView({block: 'start'})", target)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"answer-{width}.png"))
+    page.screenshot(path=str(screenshots / f"answer-{width}.png"))
     assert turn.locator(".passage").count() >= 1
 
 
