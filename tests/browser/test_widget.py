@@ -181,6 +181,42 @@ def test_embedded_cross_origin_with_key_and_server_safety_settings(new_page, req
         server.stop()
 
 
+def test_cross_origin_without_cors_names_the_likely_cause(new_page, server, intranet):
+    """The widget on another origin while the service has no
+    BRIEFING_QA_CORS_ORIGINS (the safe default): the browser blocks the
+    answer and hides why; the widget names this page's origin and the setting."""
+    folder, origin = intranet
+    (folder / "index.html").write_text(f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Intranet</title>
+        <script src="{server.url}/widget.js" defer></script></head><body><main><h1>Staff intranet</h1>
+        <briefing-qa-chat></briefing-qa-chat></main></body></html>""", encoding="utf-8")
+    page = new_page(1280, 900)
+    page.goto(origin + "/index.html")
+    page.wait_for_function("customElements.get('briefing-qa-chat') !== undefined")
+    turn = ask(page.locator("briefing-qa-chat"), "What is neglect?")
+    message = turn.locator("[data-error]").inner_text()
+    assert "could not be loaded" in message
+    assert f"this page's origin ({origin}) may not be allowed" in message, message
+    assert "BRIEFING_QA_CORS_ORIGINS" in message and server.url in message
+
+
+def test_relative_citation_links_point_at_the_service(new_page, server):
+    """A service reached by a host it does not vouch for sends relative deep
+    links; the widget puts its API base before them."""
+    page, chat = open_widget(new_page, server)
+
+    def relative(route):
+        resp = route.fetch()
+        body = resp.json()
+        for p in body["passages"]:
+            p["citation"]["url"] = f"/v1/documents/{p['citation']['document_id']}/file#page=2"
+        route.fulfill(response=resp, json=body)
+
+    page.route("**/v1/ask", relative)
+    turn = ask(chat, "What does a designated safeguarding lead do?")
+    href = turn.locator("a[data-source-link]").first.get_attribute("href")
+    assert re.fullmatch(re.escape(server.url) + r"/v1/documents/[\w-]+/file#page=2", href), href
+
+
 def test_loading_and_error_states(new_page, server):
     page, chat = open_widget(new_page, server)
     release = []

@@ -262,6 +262,29 @@
     return data;
   }
 
+  /** A request that got no answer at all: fetch rejected (network down, or a CORS refusal). */
+  class Unreachable extends Error {
+    constructor(apiBase) {
+      super(unreachableMessage(apiBase));
+      this.name = "Unreachable";
+    }
+  }
+
+  /**
+   * Why a service may not be reached. Across origins the usual cause is CORS:
+   * the service only answers the origins in BRIEFING_QA_CORS_ORIGINS, and the
+   * browser hides its refusal, so name this page's origin and the setting.
+   */
+  function unreachableMessage(apiBase) {
+    let origin = null;
+    try { origin = new URL(apiBase, location.href).origin; } catch (_) { /* not a URL */ }
+    if (origin && origin !== location.origin) {
+      return `The service at ${origin} could not be reached. It may be down, or this page's origin ` +
+        `(${location.origin}) may not be allowed: set BRIEFING_QA_CORS_ORIGINS on the service to include it.`;
+    }
+    return "The service could not be reached. Check your connection and try again.";
+  }
+
   /** A message for a failed request: the problem+json title and detail where there is one. */
   async function problemMessage(resp) {
     try {
@@ -500,6 +523,8 @@ figcaption p { margin: 0 0 2px; }
             method: "POST", headers: jsonHeaders(this.apiKey, { "Content-Type": "application/json" }),
             body: JSON.stringify(payload), signal: ctrl.signal,
           });
+        } catch (e) {
+          throw e && e.name === "AbortError" ? e : new Unreachable(this.apiBase);
         } finally { clearTimeout(timer); }
         if (!resp.ok) throw new Error(await problemMessage(resp));
         const answer = absoluteUrls(await resp.json(), this.apiBase);
@@ -517,7 +542,7 @@ figcaption p { margin: 0 0 2px; }
         const retry = h("button", { type: "button", class: "secondary", onclick: () => { turn.remove(); this.ask(question); } }, "Try again");
         body.replaceChildren(h("div", { class: "error", "data-error": "" },
           h("p", { class: "lead" }, "Sorry, the answer could not be loaded."),
-          h("p", {}, msg.startsWith("Failed to fetch") || msg.startsWith("NetworkError") ? "The service could not be reached. Check your connection and try again." : msg),
+          h("p", {}, msg),
           retry));
         this.announce(`Sorry, the answer could not be loaded. ${msg}`);
       } finally {
