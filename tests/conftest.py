@@ -53,10 +53,15 @@ def embedder():
 
 @pytest.fixture(scope="session")
 def corpus_index(tmp_path_factory, embedder):
-    """The full default corpus, ingested once per test session with the real model."""
+    """The full default corpus, ingested once per test session with the real model.
+    For quick iteration only, BRIEFING_QA_TEST_INDEX names an index already built
+    from ingest/ by this code (`briefing-qa ingest --index DIR`): it is used as is."""
     from briefing_qa.ingest import ingest
     from briefing_qa.settings import Settings
 
+    prebuilt = os.environ.get("BRIEFING_QA_TEST_INDEX")
+    if prebuilt:
+        return Settings.from_env(env={}, index=Path(prebuilt))
     root = tmp_path_factory.mktemp("corpus-index")
     settings = Settings.from_env(env={}, index=root / "index")
     report = ingest([CORPUS], settings, lambda: embedder)
