@@ -247,17 +247,19 @@ def _align(f: _Folded, qwords: list[str], start: int, end: int) -> tuple[float, 
     sub = wwords[lo:hi]
     blocks = [b for b in SequenceMatcher(None, qwords, sub, autojunk=False).get_matching_blocks() if b.size]
     blocks = _trim_edges(blocks)
-    first, last = blocks[0].b, blocks[-1].b + blocks[-1].size
-    # Words the quote has before its first matching word are compared with
-    # the source words just before, so a changed first word shows as changed.
-    first = max(0, first - blocks[0].a) if blocks[0].a else first
-    tail = len(qwords) - (blocks[-1].a + blocks[-1].size)
-    last = min(len(sub), last + tail)
-    span = sub[first:last]
-    sm3 = SequenceMatcher(None, qwords, span, autojunk=False)
     if max(b.size for b in blocks) < min(MIN_RUN, len(qwords)):
         return None  # only scattered common words in common: not the same passage
-    return sm3.ratio(), t0 + lo + first, t0 + lo + last, sm3.get_opcodes()
+    # The quote's words before its first matching word and after its last are
+    # compared with as many source words just before and just after, so a
+    # changed first word shows as changed, and words the source goes on with
+    # count as equal. Those source words are taken from the whole window, not
+    # `sub`: when the quote leaves words out, its edges fall outside `sub`,
+    # and cutting there reported words the source does have as inserted.
+    first = lo + blocks[0].b - blocks[0].a
+    last = lo + blocks[-1].b + blocks[-1].size + (len(qwords) - (blocks[-1].a + blocks[-1].size))
+    first, last = max(0, first), min(len(wwords), last)
+    sm3 = SequenceMatcher(None, qwords, wwords[first:last], autojunk=False)
+    return sm3.ratio(), t0 + first, t0 + last, sm3.get_opcodes()
 
 
 def find_closest(retriever: Retriever, quote: str, base_url: str = "") -> Closest | None:

@@ -88,6 +88,24 @@ def test_an_altered_quote_gets_the_closest_passage_with_differences(api, text):
     assert 0.6 < c["similarity"] < 1
 
 
+def test_closest_passage_goes_on_to_the_quotes_last_words(api, text):
+    """A slightly misquoted sentence whose last words are right ("…if a child
+    is at risk"): the closest passage reaches them, not "…if a child" with
+    "is at risk" marked as inserted; likewise its first word."""
+    doc = "info-sharing-advice-content-may-2024"
+    source = ("You do not need consent to share personal information about a child and/or members of their family "
+              "if a child is at risk")
+    for quote, rest in (("You do not need consent to share information about a child if a child is at risk", ""),
+                        ("You do not need consent to share information about a child if a child is at risk or there is a "
+                         "perceived risk of harm", " or there is a perceived risk of harm")):
+        c = _verify(api, quote)["closest"]
+        s, e = c["source_offsets"]
+        assert c["citation"]["document_id"] == doc and text(doc)[s:e] == c["text"]
+        assert c["text"] == source + rest, c["text"]
+        ops = [(d["op"], d["quote"], d["source"]) for d in c["differences"] if d["op"] != "equal"]
+        assert ops == [("deleted", "", "personal"), ("deleted", "", "and/or members of their family")], ops
+
+
 def test_text_from_nowhere_has_no_closest_passage(api):
     body = _verify(api, "The quick brown fox jumps over the lazy dog while the band plays on.")
     assert body == {"quote": body["quote"], "found": False, "matches": [], "closest": None}

@@ -109,6 +109,33 @@ def test_altered_quote_gets_the_closest_passage_with_differences_marked():
     assert " ".join(d.source for d in c.differences if d.source) == c.text
 
 
+CONSENT = ("You do not need consent to share personal information about a child and/or members of their family "
+           "if a child is at risk or there is a perceived risk of harm. You need to record what you share.")
+
+
+@pytest.mark.parametrize(("quote", "expected"), [
+    # Words left out in the middle put the quote's last words beyond the
+    # first alignment's reach: the closest passage must still go on to them.
+    ("You do not need consent to share information about a child if a child is at risk",
+     "You do not need consent to share personal information about a child and/or members of their family if a child is at risk"),
+    # ... and its first words, before the longest run.
+    ("You do not need consent to share information about a child if a child is at risk or there is a perceived risk of harm",
+     "You do not need consent to share personal information about a child and/or members of their family if a child is at risk "
+     "or there is a perceived risk of harm"),
+])
+def test_closest_passage_covers_the_quotes_first_and_last_words(quote, expected):
+    b = DocumentBuilder()
+    b.heading("Consent", 1)
+    b.add("paragraph", CONSENT)
+    doc = b.build(id="info", title="Information sharing", path="info.txt", sha256="i" * 64)
+    c = verify(StubRetriever(doc), quote).closest
+    assert c is not None and c.text == expected
+    changes = [(d.op, d.quote, d.source) for d in c.differences if d.op != "equal"]
+    assert changes == [("deleted", "", "personal"), ("deleted", "", "and/or members of their family")]
+    assert c.differences[0].quote.startswith("You do not") and c.differences[-1].op == "equal"
+    assert " ".join(d.source for d in c.differences if d.source) == c.text
+
+
 def test_added_words_are_marked_inserted():
     doc = _doc()
     v = verify(StubRetriever(doc), "The impact of impoverishment is not always very fully understood.")
