@@ -223,17 +223,22 @@ class Retriever:
         )
 
 
-def _section_titles(section: str) -> list[str]:
-    """A section filter as folded titles: a path written with › or >."""
-    return [analysis.fold(t) for t in section.replace("›", ">").split(">") if t.strip()]
+def _section_titles(section: str) -> tuple[list[str], bool]:
+    """A section filter as folded titles, written with › or >; a leading
+    separator ("› Neglect") anchors it at the top of the path."""
+    path = section.strip().replace("›", ">")
+    return [analysis.fold(t) for t in path.split(">") if t.strip()], path.startswith(">")
 
 
-def _in_section(c: Chunk, want: list[str]) -> bool:
-    """The chunk stands in a section whose path holds `want` as consecutive
-    titles, at any level ("Part one", or an inner title alone)."""
+def _in_section(c: Chunk, want: tuple[list[str], bool]) -> bool:
+    """The chunk stands in a section whose path holds the titles as
+    consecutive titles, at any level ("Part one", or an inner title alone),
+    or from the top when anchored."""
+    titles, anchored = want
     have = [analysis.fold(t) for t in c.section_path]
-    n = len(want)
-    return n > 0 and any(all(_title_is(h, w) for h, w in zip(have[k : k + n], want)) for k in range(len(have) - n + 1))
+    n = len(titles)
+    starts = range(1) if anchored else range(len(have) - n + 1)
+    return n > 0 and len(have) >= n and any(all(_title_is(h, w) for h, w in zip(have[k : k + n], titles)) for k in starts)
 
 
 def _title_is(title: str, want: str) -> bool:

@@ -132,7 +132,9 @@
     const walk = (nodes, path) => {
       for (const n of nodes) {
         const p = [...path, n.title];
-        const value = p.join(Q.SEP);
+        // A leading separator anchors the path at the top: the section
+        // chosen, not a namesake deeper in the tree ("Introduction › Neglect").
+        const value = Q.SEP.trim() + " " + p.join(Q.SEP);
         sectionSelect.append(h("option", { value, selected: value === selectedPath }, "\u00a0\u00a0".repeat(p.length - 1) + (p.length > 1 ? "– " : "") + n.title));
         walk(n.children || [], p);
       }
