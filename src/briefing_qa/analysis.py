@@ -3,7 +3,8 @@ spelling variants. The lexical index, the query, highlights, the quote check
 and evaluation all use it, so a word is the same word everywhere ("Families"
 in a question, "family" in a heading and "families'" in a sentence all stem
 to "famili"). The widget mirrors only `fold`; tests/data/analysis_vectors.json
-holds the cases both the Python and the browser tests check.
+holds the cases both the Python and the browser tests check, and
+data/fold.json the character table both use.
 
 Nothing here is syntax: every character a person can type is either part of
 a word or ignored."""
@@ -11,23 +12,17 @@ a word or ignored."""
 from __future__ import annotations
 
 import functools
+import json
 import re
 import unicodedata
+from pathlib import Path
 
 import Stemmer
 
 # Characters that word processors, PDF viewers and slide tools swap for one
-# another. Everything else (letters, case, punctuation) is kept.
-_FOLD = {
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'", "\u00b4": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
-    "\u2026": "...",
-    # List bullets: a quote pasted from a slide often loses or changes them.
-    "\u2022": " ", "\u25e6": " ", "\u25aa": " ", "\u25cf": " ", "\u2023": " ", "\u2043": " ", "\u00b7": " ",
-    # Invisible characters and direction marks.
-    "\u00ad": "", "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": "", "\u200e": "", "\u200f": "",
-}
+# another, and what each folds to; everything else (letters, case,
+# punctuation) is kept. Data, so the widget folds alike (/v1/widget-config).
+FOLD_MAP: dict[str, str] = json.loads((Path(__file__).parent / "data" / "fold.json").read_text(encoding="utf-8"))["map"]
 
 # A word: letters and digits (any script), with inner apostrophes ("child's",
 # "don't"), found in the folded text.
@@ -58,7 +53,7 @@ def fold_with_map(text: str) -> tuple[str, list[int]]:
     where: list[int] = []
     space = True  # no leading space
     for i, ch in enumerate(text):
-        rep = _FOLD.get(ch)
+        rep = FOLD_MAP.get(ch)
         if rep is None:
             rep = unicodedata.normalize("NFKC", ch) if ord(ch) > 127 else ch
         if not rep:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
+from .analysis import FOLD_MAP
 from .errors import PROBLEM, BriefingQAError, HTTPProblem, InvalidRequest, NotFound
 from .records import KINDS
 from .service import Engine
@@ -306,9 +307,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.get("/v1/widget-config", tags=["widget"])
     def widget_config() -> dict:
-        """The chat widget's safety notice and danger phrases; null: the widget's defaults."""
+        """The chat widget's safety notice and danger phrases (null: the widget's defaults), and the
+        character folding it matches phrases with (the service's own, data/fold.json)."""
         phrases = [p.strip() for item in settings.danger_phrases for p in item.split(";") if p.strip()]
-        return {"safety_notice": settings.safety_notice or None, "danger_phrases": phrases or None}
+        return {"safety_notice": settings.safety_notice or None, "danger_phrases": phrases or None, "fold": FOLD_MAP}
 
     if STATIC.is_dir():
         from fastapi.staticfiles import StaticFiles

@@ -365,5 +365,6 @@ def test_follow_up_questions_are_answered_in_context(new_page, server):
 def test_widget_fold_mirrors_the_server_analysis(new_page, server):
     vectors = json.loads((Path(__file__).resolve().parents[1] / "data" / "analysis_vectors.json").read_text(encoding="utf-8"))
     page, _ = open_widget(new_page, server)
+    page.wait_for_function("window.BriefingQA.foldLoaded()")  # the table comes from /v1/widget-config
     got = page.evaluate("(texts) => texts.map((t) => window.BriefingQA.fold(t))", [c["text"] for c in vectors["fold"]])
     assert got == [c["fold"] for c in vectors["fold"]]

@@ -3,18 +3,12 @@ shared vectors, one stem for a word's forms everywhere, and user text that is
 never syntax, on a lexical index of the real briefing (fake embedder)."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from briefing_qa import analysis, store
-from briefing_qa.ingest import ingest
-from briefing_qa.lexical import LexicalIndex
+from briefing_qa import analysis
 from briefing_qa.query import analyse
-from briefing_qa.retrieval import Retriever
-from briefing_qa.settings import Settings
-from tests.fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = json.loads((ROOT / "tests" / "data" / "analysis_vectors.json").read_text(encoding="utf-8"))
@@ -58,16 +52,9 @@ def test_quoted_phrases_are_analysed_and_kept_as_typed():
     assert q.phrase_texts == ("Neglected Children", "poverty")
 
 
-@pytest.fixture(scope="module")
-def retriever(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("idx")
-    (tmp / "src").mkdir()
-    shutil.copy(ROOT / "ingest" / BRIEFING, tmp / "src" / BRIEFING)
-    settings = Settings.from_env(env={}, index=tmp / "index", model="fake-bow")
-    emb = FakeEmbedder()
-    assert ingest([tmp / "src"], settings, lambda: emb).ok
-    stored = store.read_index(settings.index, "fake-bow")
-    return Retriever(stored, emb, LexicalIndex(stored.folder / "lexical"))
+@pytest.fixture()
+def retriever(briefing_retriever):
+    return briefing_retriever
 
 
 HOSTILE = ["neglect AND", "OR neglect", "NOT neglect", "AND", "OR", "NOT", "IN", "TO", "text:neglect", "a:b",

@@ -3,35 +3,22 @@ replace, on a small index of the real briefing built with the fake embedder
 (fast; the scores' quality is proven on the real model in
 tests/integration/test_quality.py)."""
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from briefing_qa import ranking, store
+from briefing_qa import ranking
 from briefing_qa.chunking import embedded_sentence_spans
-from briefing_qa.ingest import ingest
-from briefing_qa.lexical import LexicalIndex
-from briefing_qa.retrieval import Retriever
-from briefing_qa.settings import Settings
-from tests.fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parents[2]
 BRIEFING = "triennial-analysis-briefing-local-safeguarding-partnerships.txt"
 
 
-@pytest.fixture(scope="module")
-def retriever(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("idx")
-    (tmp / "src").mkdir()
-    shutil.copy(ROOT / "ingest" / BRIEFING, tmp / "src" / BRIEFING)
-    settings = Settings.from_env(env={}, index=tmp / "index", model="fake-bow")
-    emb = FakeEmbedder()
-    assert ingest([tmp / "src"], settings, lambda: emb).ok
-    stored = store.read_index(settings.index, "fake-bow")
-    return Retriever(stored, emb, LexicalIndex(stored.folder / "lexical"))
+@pytest.fixture()
+def retriever(briefing_retriever):
+    return briefing_retriever
 
 
 def test_best_sentence_cosines_equal_the_per_chunk_loop(retriever):

@@ -74,17 +74,11 @@
     return String(value || "").split(/[;,]/).map((s) => s.trim()).filter(Boolean);
   }
 
-  // Mirrors analysis.fold on the server (quote marks, dashes, bullets,
-  // invisible characters, white space, case); tests/data/analysis_vectors.json
+  // Mirrors analysis.fold on the server: its character table (quote marks,
+  // dashes, bullets, invisible characters) comes with /v1/widget-config, and
+  // white space, NFKC and case are folded here; tests/data/analysis_vectors.json
   // holds the cases both must agree on.
-  const FOLD = {
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'", "\u00b4": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
-    "\u2026": "...",
-    "\u2022": " ", "\u25e6": " ", "\u25aa": " ", "\u25cf": " ", "\u2023": " ", "\u2043": " ", "\u00b7": " ",
-    "\u00ad": "", "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": "", "\u200e": "", "\u200f": "",
-  };
+  let FOLD = {};
 
   function fold(s) {
     let out = "";
@@ -239,6 +233,7 @@
     if (!configCache.has(ck)) {
       configCache.set(ck, fetch(`${base}/v1/widget-config`, { headers: jsonHeaders(key) })
         .then((r) => (r.ok ? r.json() : {}))
+        .then((c) => { if (c && c.fold) FOLD = c.fold; return c; })
         .catch(() => ({})));
     }
     return configCache.get(ck);
@@ -297,7 +292,7 @@
   window.BriefingQA = Object.freeze({
     h, reference, inTextCitation, quotationWithReference, copyText, renderQuote, breadcrumb, pagesLabel,
     sectionUrl, fetchDocuments, problemMessage, absoluteUrls, KIND_LABELS, SEP, DEFAULT_NOTICE, DEFAULT_DANGER_PHRASES,
-    suggestsDanger, fold, apiBase: SCRIPT_BASE,
+    suggestsDanger, fold, foldLoaded: () => Object.keys(FOLD).length > 0, apiBase: SCRIPT_BASE,
   });
 
   // ---- the element -----------------------------------------------------------
