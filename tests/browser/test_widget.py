@@ -162,7 +162,8 @@ def test_embedded_cross_origin_with_key_and_server_safety_settings(new_page, req
     }).wait_ready(path="/healthz")
     try:
         cfg = httpx.get(server.url + "/v1/widget-config", headers={"X-API-Key": "intranet-read-key"}).json()
-        assert cfg == {"safety_notice": "Phone the Multi-Agency Safeguarding Hub now.", "danger_phrases": ["urgent help", "right now", "tonight"]}
+        assert {k: cfg[k] for k in ("safety_notice", "danger_phrases")} == {
+            "safety_notice": "Phone the Multi-Agency Safeguarding Hub now.", "danger_phrases": ["urgent help", "right now", "tonight"]}
         (folder / "index.html").write_text(f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Intranet</title>
             <script src="{server.url}/widget.js" defer></script></head><body><main><h1>Staff intranet</h1>
             <briefing-qa-chat id="keyed" api-key="intranet-read-key"></briefing-qa-chat>

@@ -47,8 +47,13 @@ def test_quotes_are_exact_slices(retriever):
 
 
 def test_abbreviations_are_mined_from_the_corpus(retriever):
-    assert "child sexual exploitation" in retriever.expansions("What is CSE?")
-    assert "DSL" in retriever.expansions("What does the designated safeguarding lead do?")
+    from briefing_qa import analysis
+
+    assert "child sexual exploitation" in retriever.vocabulary.abbreviation_expansions("What is CSE?")
+    assert "DSL" in retriever.vocabulary.abbreviation_expansions("What does the designated safeguarding lead do?")
+    # And the query's BM25 terms carry them, stemmed as the index is.
+    q = retriever.analyse("What is CSE?")
+    assert set(analysis.index_tokens("child sexual exploitation").split()) <= set(q.expansions)
 
 
 def test_repeated_text_is_shown_once(retriever):
@@ -69,8 +74,8 @@ def test_highlights_mark_the_sentence_nearest_in_meaning_and_the_one_sharing_mos
     (the one holding most of the question's words)."""
     import numpy as np
 
+    from briefing_qa.analysis import fold_quote as squash
     from briefing_qa.chunking import embedded_sentence_spans
-    from briefing_qa.evaluate import squash
 
     question = "When can a school take a child off roll for not turning up for weeks?"
     res = retriever.ask(question, top_k=5)

@@ -121,7 +121,9 @@ def test_bad_requests_are_problem_json(api, payload):
 
 
 def test_widget_config_defaults_to_the_widgets_own(api):
-    assert api.get("/v1/widget-config").json() == {"safety_notice": None, "danger_phrases": None}
+    from briefing_qa.analysis import FOLD_MAP
+
+    assert api.get("/v1/widget-config").json() == {"safety_notice": None, "danger_phrases": None, "fold": FOLD_MAP}
 
 
 def test_widget_and_page_are_served(api):
