@@ -55,25 +55,39 @@ def fold_with_map(text: str) -> tuple[str, list[int]]:
     for i, ch in enumerate(text):
         rep = FOLD_MAP.get(ch)
         if rep is None:
-            rep = unicodedata.normalize("NFKC", ch) if ord(ch) > 127 else ch
-        if not rep:
-            continue
-        if rep.isspace() or unicodedata.category(rep[0]) == "Cc":
-            if not space:
-                out.append(" ")
-                where.append(i)
-                space = True
-            continue
+            rep = _nfkc(ch) if ord(ch) > 127 else ch
         for c in rep:
+            if c.isspace() or unicodedata.category(c) == "Cc":
+                if not space:
+                    out.append(" ")
+                    where.append(i)
+                    space = True
+                continue
             out.append(c)
             where.append(i)
-        space = False
+            space = False
     return "".join(out), where
 
 
+_TRANSLATE = str.maketrans(FOLD_MAP)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_BLANK = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+
+
+@functools.lru_cache(maxsize=4096)
+def _nfkc(ch: str) -> str:
+    return unicodedata.normalize("NFKC", ch)
+
+
 def fold_quote(text: str) -> str:
-    """Quote marks, dashes, bullets and white space folded; case kept."""
-    return fold_with_map(text)[0].strip()
+    """Quote marks, dashes, bullets and white space folded; case kept. The
+    same as fold_with_map's text, without the offsets, at the speed of
+    str.translate and two regular expressions (it runs on every candidate
+    chunk of every answer)."""
+    t = text.translate(_TRANSLATE)
+    if not t.isascii():
+        t = _NON_ASCII.sub(lambda m: _nfkc(m.group()), t)
+    return _BLANK.sub(" ", t).strip()
 
 
 def fold(text: str) -> str:
@@ -88,7 +102,7 @@ def _plain(text: str) -> bool:
 
 def words(text: str) -> list[str]:
     """The words of the folded text, case kept."""
-    return WORD.findall(text if _plain(text) else fold_with_map(text)[0])
+    return WORD.findall(text if _plain(text) else fold_quote(text))
 
 
 def word_spans(text: str) -> list[tuple[int, int, str]]:

@@ -44,11 +44,22 @@ class PassageDraft:
 
 
 class Shingles:
-    """Word 4-grams of chunks, cached: the same chunks recur across questions."""
+    """Word 4-grams and folded text of chunks, cached: the same chunks recur
+    across questions, and every answer looks at some 40 of them."""
 
     def __init__(self, chunks: list[Chunk]) -> None:
         self.chunks = chunks
         self._cache: dict[int, frozenset] = {}
+        self._keys: dict[int, str] = {}
+
+    def key(self, i: int) -> str:
+        """The chunk's text folded: the same text in another place has the same key."""
+        got = self._keys.get(i)
+        if got is None:
+            if len(self._keys) > 50_000:
+                self._keys.clear()
+            got = self._keys[i] = analysis.fold(self.chunks[i].text)
+        return got
 
     def of(self, i: int) -> frozenset:
         got = self._cache.get(i)
@@ -67,7 +78,7 @@ class Shingles:
             return False
         a, b = self.of(draft.chunk), self.of(i)
         small = min(len(a), len(b))
-        return small >= 6 and len(a & b) / small >= NEAR_DUPLICATE
+        return small >= 6 and len(a & b) >= NEAR_DUPLICATE * small
 
 
 def assemble(order: list[int], chunks: list[Chunk], limit: int, shingles: Shingles | None = None,
@@ -85,7 +96,7 @@ def assemble(order: list[int], chunks: list[Chunk], limit: int, shingles: Shingl
             if k is not None and picked[k].end - picked[k].start + len(c.text) < MAX_CHARS:
                 picked[k] = picked[k].merged(c)
                 continue
-        key = analysis.fold(c.text)
+        key = shingles.key(i) if shingles is not None else analysis.fold(c.text)
         if key in seen_text:
             picked[seen_text[key]] = picked[seen_text[key]].cited_too(where)
             continue

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from briefing_qa import analysis
 from briefing_qa.query import analyse
@@ -20,6 +22,12 @@ def test_shared_vectors(case):
     assert analysis.fold(case["text"]) == case["fold"]
     assert analysis.words(case["text"]) == case["words"]
     assert analysis.terms(case["text"]) == case["terms"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from(list(analysis.FOLD_MAP)), max_size=60))
+def test_fast_fold_is_the_offset_fold(text):
+    assert analysis.fold_quote(text) == analysis.fold_with_map(text)[0].strip()
 
 
 def test_shared_stems():
