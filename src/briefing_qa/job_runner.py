@@ -81,7 +81,8 @@ class Runner:
                 log.exception("job %s failed", self.job.id)
                 error = f"unexpected error ({type(exc).__name__}); it has been logged"
             self.journal.rollback()
-            self.update(state="failed", stage="failed", error=error + "; nothing was changed", finished=now())
+            # The server marks it failed once it has tidied up (jobs.JobQueue._run).
+            self.update(stage="failed", error=error + "; nothing was changed")
             return 1
 
     # -- the three kinds of change -------------------------------------------

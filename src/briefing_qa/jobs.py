@@ -210,7 +210,9 @@ class JobQueue:
             job = job.with_(state="done", progress=1.0, stage="done", finished=now())
         elif code == 0 and job.state == "running":
             job = job.with_(state="done", progress=1.0, stage="done: nothing changed", finished=now())
-        elif job.state != "failed":
+        elif job.error:  # the runner said why, and undid its change
+            job = job.with_(state="failed", stage="failed", finished=now())
+        else:
             with self.library.lock():
                 Journal(s.index).rollback()
             job = job.with_(state="failed", stage="failed", finished=now(),
@@ -218,9 +220,11 @@ class JobQueue:
         self._finish(job)
 
     def _finish(self, job: Job) -> None:
-        self.store.save(job)
+        """Tidy up and record, then show the final state (so a client that
+        sees "done" or "failed" sees everything else done too)."""
         self.store.drop_upload(job.id)
         audit.record(self.settings.index, job)
+        self.store.save(job)
         self.store.prune()
 
     def needs_recovery(self) -> bool:
@@ -238,6 +242,8 @@ class JobQueue:
                     continue
                 if job.state == "running" and job.version and (undone is None or undone.get("job_id") != job.id):
                     job = job.with_(state="done", progress=1.0, stage="done", finished=now())  # it had committed
+                elif job.state == "running" and job.error:  # it had failed and undone itself
+                    job = job.with_(state="failed", stage="failed", finished=now())
                 elif job.state == "running":
                     job = job.with_(state="failed", stage="failed", finished=now(), error=(
                         "the server stopped during this job; the library and the index are as they were before it"))

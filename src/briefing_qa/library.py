@@ -91,7 +91,7 @@ def sniff(name: str, data: bytes) -> None:
                                                                  ": it has no PDF header"))
         return
     if found:
-        raise UnsupportedMediaType(f"{name} is not a {suffix[1:].upper()} text file: it looks like {found}")
+        raise UnsupportedMediaType(f"{name} is not a text file: it looks like {found}")
     if b"\x00" in data[:8192]:
         raise UnsupportedMediaType(f"{name} is not a text file: it holds binary data")
     try:
