@@ -27,7 +27,7 @@ from .jobs import Job, JobStore, now
 from .journal import Journal
 from .library import FIELDS, Library, plain_reason
 from .settings import Settings
-from .sources import SourceMeta, read_document, sha256_file
+from .sources import sha256_file
 
 log = logging.getLogger("briefing_qa.jobs")
 
@@ -96,8 +96,6 @@ class Runner:
         existing = lib.by_name(job.file)
         meta = {k: v for k, v in {**(asdict(existing.meta) if existing and existing.meta else {}), **job.attribution}.items()
                 if k in FIELDS and v}
-        self.update(stage="reading the file", progress=0.05)
-        read_document(staged, SourceMeta(**meta), max_bytes=int(self.s.max_file_mb * 1e6), sha256=job.sha256)
         target = lib.folder / job.file
         self.journal.begin(job.id, [target, lib.catalog_of(target)])
         self.update(stage="adding the file to the library", progress=0.15)
@@ -108,10 +106,7 @@ class Runner:
             os.fsync(f.fileno())
         os.replace(tmp, target)
         lib.set_attribution(target, meta)
-        report = self._ingest()
-        mine = [e for e in report.errors if Path(e.path).name == job.file]
-        if mine:
-            raise mine[0]
+        report = self._ingest(stop_on=target)  # the file is read once, there: a bad one stops the job before any write
         if doc_id not in report.documents:
             raise Conflict(f"{job.file} was not indexed as {doc_id!r}; nothing was changed")
         self._done(report, "replaced" if existing else "added", doc_id)
@@ -183,11 +178,17 @@ class Runner:
             self._embedder = _Progress(inner, self.update)
         return self._embedder
 
-    def _ingest(self):
+    def _ingest(self, stop_on: Path | None = None):
+        """`ingest` of the library folder. A reading error of `stop_on`
+        stops it before anything is written (other files' errors are theirs)."""
         from .ingest import ingest
 
+        def on_error(err: SourceError) -> None:
+            if stop_on is not None and Path(err.path).name == stop_on.name:
+                raise err
+
         self.update(stage="reading the changed file", progress=0.2)
-        return ingest([self.library.folder], self.s, self._embedder_factory)
+        return ingest([self.library.folder], self.s, self._embedder_factory, on_error=on_error)
 
     def _done(self, report, outcome: str, doc_id: str) -> None:
         result = {"outcome": outcome if report.version else "unchanged", "parsed": len(report.parsed),

@@ -128,3 +128,17 @@ def test_journal_rollback_restores_files_and_the_live_version(tmp_path):
     assert (corpus / "sources.toml").read_text() == "# mine\n" and (corpus / "old.md").read_text() == "old"
     assert store.current_version(index).name == "v1"
     assert Journal(index).pending() is None and Journal(index).rollback() is None
+
+
+def test_the_corpus_setting_is_what_ingest_reads_by_default():
+    from briefing_qa.errors import ConfigError
+    from briefing_qa.settings import Settings
+
+    s = Settings.from_env(env={"BRIEFING_QA_CORPUS": "/srv/library"})
+    assert s.corpus == Path("/srv/library") and s.sources == (Path("/srv/library"),)
+    s = Settings.from_env(env={"BRIEFING_QA_CORPUS": "/srv/library", "BRIEFING_QA_SOURCES": "/a,/b"})
+    assert s.sources == (Path("/a"), Path("/b"))
+    assert Settings.from_env(env={}).corpus == Path("ingest")
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env={"BRIEFING_QA_JOB_ENCODER": "gpu"})
+    assert info.value.extra["key"] == "BRIEFING_QA_JOB_ENCODER"
