@@ -131,7 +131,7 @@ class Runner:
     def edit(self) -> None:
         """Attribution only: a new version from the live one, chunks and vectors kept."""
         from .embedding import model_name
-        from .ingest import IngestReport, build_version
+        from .ingest import IngestReport, _same_pipeline, build_version
 
         job, lib = self.job, self.library
         f = lib.find(job.document_id)
@@ -145,6 +145,9 @@ class Runner:
         self.update(file=f.path.name, sha256=doc.sha256, stage="writing the attribution", progress=0.2)
         self.journal.begin(job.id, [lib.catalog_of(f.path)])
         lib.set_attribution(f.path, meta)
+        if not _same_pipeline(prev, self.s.chunk_tokens):  # an index from an older pipeline: as `ingest` would
+            self._done(self._ingest(), "edited", doc.id)
+            return
         new = replace(doc, title=meta.get("title") or doc.title, **{k: meta.get(k) for k in FIELDS if k != "title"})
         docs = [new if d.id == doc.id else d for d in prev.documents.values()]
         files = {d.id: p for d in docs if (p := prev.source_file(d.id)) is not None}
