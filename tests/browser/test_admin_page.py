@@ -86,7 +86,7 @@ def test_upload_answer_remove_in_the_browser(new_page, admin_server):
         document.getElementById("dropzone").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
     }""", [NAME, FACT])
     expect(page.locator("#file-chosen")).to_contain_text(NAME)
-    page.get_by_label("Title", exact=True).first.fill(TITLE)
+    page.locator("#up-title").fill(TITLE)
     page.locator("#up-publisher").fill("Anytown Safeguarding Children Partnership")
     page.locator("#up-year").fill("2026")
     page.get_by_role("button", name="Upload").click()
