@@ -173,6 +173,10 @@ def router(settings, engine) -> APIRouter:
     def _known(doc_id: str):
         f = lib.find(doc_id)  # ids are looked up, never used as paths
         if f is None:
+            pending = next((j for j in jobs.store.recent(20) if j.document_id == doc_id and j.action == "upload"
+                            and j.state in ("queued", "running")), None)
+            if pending is not None:
+                raise Conflict(f"{doc_id!r} is still being added (job {pending.id}): try again when that job is done")
             raise NotFound(f"no document with id {doc_id!r} in the library")
         return f
 
