@@ -60,6 +60,12 @@ class AttributionPatch(BaseModel):
     licence: str | None = Field(None, max_length=300)
 
 
+def _problems(**described: str) -> dict:
+    """OpenAPI responses for the admin routes' own statuses (s409="…"), as problem+json."""
+    content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {int(k[1:]): {"description": v, "content": content} for k, v in described.items()}
+
+
 def _iso(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
@@ -137,8 +143,8 @@ def router(settings, engine) -> APIRouter:
 
     @r.post("/v1/admin/documents", status_code=202, response_model=JobAccepted,
             summary="Add a document, or replace the one with the same file name (a job)",
-            responses={413: {"description": "Over BRIEFING_QA_MAX_FILE_MB"}, 415: {"description": "Type not supported, "
-                       "or the content is not what the name says"}, 409: {"description": "Clashes with another file"}})
+            responses=_problems(s409="The name would give another file's document id, or the library cannot be changed",
+                                s415="A type not supported, or content that is not what the name says"))
     async def upload(
         request: Request, key: Key,
         file: Annotated[UploadFile, File(description="PDF, HTML, Markdown, text or a WordPress page export")],
@@ -181,7 +187,8 @@ def router(settings, engine) -> APIRouter:
         return f
 
     @r.patch("/v1/admin/documents/{doc_id}", status_code=202, response_model=JobAccepted,
-             summary="Edit a document's attribution, without embedding anything again (a job)")
+             summary="Edit a document's attribution, without embedding anything again (a job)",
+             responses=_problems(s409="The document is still being added, or the library cannot be changed"))
     def edit(doc_id: str, body: AttributionPatch, key: Key):
         changes = body.model_dump(exclude_unset=True)
         try:
@@ -198,7 +205,8 @@ def router(settings, engine) -> APIRouter:
                             headers={"Location": f"/v1/admin/jobs/{job.id}"})
 
     @r.delete("/v1/admin/documents/{doc_id}", status_code=202, response_model=JobAccepted,
-              summary="Remove a document from the library and the index (a job)")
+              summary="Remove a document from the library and the index (a job)",
+              responses=_problems(s409="The last document, one still being added, or the library cannot be changed"))
     def remove(doc_id: str, key: Key):
         try:
             f = _known(doc_id)
