@@ -134,7 +134,7 @@ class Runner:
 
     def edit(self) -> None:
         """Attribution only: a new version from the live one, chunks and vectors kept."""
-        from .embedding import model_name
+        from .embedding import model_identity, model_name
         from .ingest import IngestReport, _same_pipeline, build_version
 
         job, lib = self.job, self.library
@@ -149,7 +149,7 @@ class Runner:
         self.update(file=f.path.name, sha256=doc.sha256, stage="writing the attribution", progress=0.2)
         self.journal.begin(job.id, [lib.catalog_of(f.path)])
         lib.set_attribution(f.path, meta)
-        if not _same_pipeline(prev, self.s.chunk_tokens):  # an index from an older pipeline: as `ingest` would
+        if not _same_pipeline(prev, self.s.chunk_tokens, model_identity(self.s.model)):  # older pipeline: as `ingest` would
             self._done(self._ingest(), "edited", doc.id)
             return
         new = replace(doc, title=meta.get("title") or doc.title, **{k: meta.get(k) for k in FIELDS if k != "title"})
