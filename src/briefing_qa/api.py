@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
+from .admin import router as admin_router
 from .analysis import FOLD_MAP
 from .errors import PROBLEM, BriefingQAError, HTTPProblem, InvalidRequest, NotFound
 from .records import KINDS
@@ -311,6 +312,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         character folding it matches phrases with (the service's own, data/fold.json)."""
         phrases = [p.strip() for item in settings.danger_phrases for p in item.split(";") if p.strip()]
         return {"safety_notice": settings.safety_notice or None, "danger_phrases": phrases or None, "fold": FOLD_MAP}
+
+    app.include_router(admin_router(settings, engine))  # the library: /admin and /v1/admin/documents, jobs, audit
 
     if STATIC.is_dir():
         from fastapi.staticfiles import StaticFiles

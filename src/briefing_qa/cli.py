@@ -38,12 +38,14 @@ def ingest(
     """Read the sources and (re)build the index; unchanged files are not embedded again."""
     from .embedding import load_embedder
     from .ingest import ingest as run
+    from .journal import exclusive
 
     try:
         s = _settings(index=index)
         srcs = list(paths) if paths else list(s.sources)
-        report = run(srcs, s, lambda: load_embedder(s.model), progress=not quiet,
-                     on_error=lambda e: typer.echo(f"skipped {e.path}: {e.reason}", err=True))
+        with exclusive(s.corpus, s.index):  # not while the server's admin job changes the library
+            report = run(srcs, s, lambda: load_embedder(s.model), progress=not quiet,
+                         on_error=lambda e: typer.echo(f"skipped {e.path}: {e.reason}", err=True))
     except BriefingQAError as exc:
         _fail(exc)
     if s.encoder != "torch" and report.documents:
@@ -79,18 +81,21 @@ def serve(
     host: Annotated[str | None, typer.Option(help="[env: BRIEFING_QA_HOST; default: 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="[env: BRIEFING_QA_PORT; default: 8000]")] = None,
     workers: Annotated[int | None, typer.Option(help="[env: BRIEFING_QA_WORKERS; default: 1]")] = None,
+    corpus: Annotated[Path | None, typer.Option("--corpus", help="The library folder the admin API may change "
+                                                "[env: BRIEFING_QA_CORPUS; default: ingest]")] = None,
 ) -> None:
-    """Serve the HTTP API, the quote finder page and the chat widget."""
+    """Serve the HTTP API, the quote finder page, the chat widget and the admin page."""
     import os
 
     import uvicorn
 
     try:
-        s = _settings(index=index, host=host, port=port, workers=workers)
+        s = _settings(index=index, host=host, port=port, workers=workers, corpus=corpus)
     except BriefingQAError as exc:
         _fail(exc)
     # Workers read their settings from the environment, so pass overrides on.
     os.environ["BRIEFING_QA_INDEX"] = str(s.index)
+    os.environ["BRIEFING_QA_CORPUS"] = str(s.corpus)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")  # see asgi.py: requests run in parallel threads already
     if s.encoder != "torch":

@@ -73,6 +73,18 @@ class PayloadTooLarge(BriefingQAError):
     status, title, slug = 413, "Payload too large", "payload-too-large"
 
 
+class UnsupportedMediaType(BriefingQAError):
+    """An upload whose type is not supported, or whose content is not what its name says."""
+
+    status, title, slug, exit_code = 415, "Unsupported media type", "unsupported-media-type", 2
+
+
+class Conflict(BriefingQAError):
+    """The request clashes with the library as it stands (e.g. two files, one document id)."""
+
+    status, title, slug, exit_code = 409, "Conflict", "conflict", 2
+
+
 class RateLimited(BriefingQAError):
     status, title, slug = 429, "Too many requests", "rate-limited"
 

@@ -33,6 +33,7 @@ READ, ADMIN = "read", "admin"
 # Routes anyone may reach (probes, the page, the schema); everything under
 # /v1/ needs a key once keys are configured.
 ADMIN_PREFIXES = ("/v1/admin/", "/metrics")
+UPLOAD = "/v1/admin/documents"  # takes a file of up to BRIEFING_QA_MAX_FILE_MB, from admin keys only
 UNLIMITED = ("/healthz", "/readyz", "/metrics")
 
 
@@ -114,6 +115,8 @@ class SecurityMiddleware:
         self.app = app
         self.keys = parse_keys(settings.api_keys)
         self.max_body = settings.max_body_bytes
+        # Room for the multipart envelope and the form's fields around the file.
+        self.max_upload = int(settings.max_file_mb * 1e6) + 65_536 if any(k.role == ADMIN for k in self.keys.values()) else 0
         self.buckets = TokenBuckets(*parse_rate(settings.rate_limit)) if settings.rate_limit else None
 
     def _lookup(self, secret: str | None) -> ApiKey | None:
@@ -156,21 +159,26 @@ class SecurityMiddleware:
                     return
 
         if scope.get("method") in ("POST", "PUT", "PATCH"):
+            upload = self.max_upload and path == UPLOAD and scope.get("method") == "POST"
+            limit = self.max_upload if upload else self.max_body
             declared = _header(scope, b"content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-                await send_problem(send, self._too_large())
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                await send_problem(send, self._too_large(upload))
                 return
-            body, ok = await self._read_body(receive)
+            body, ok = await self._read_body(receive, limit)
             if not ok:
-                await send_problem(send, self._too_large())
+                await send_problem(send, self._too_large(upload))
                 return
             receive = _replay(body, receive)
         await self.app(scope, receive, send)
 
-    def _too_large(self) -> PayloadTooLarge:
+    def _too_large(self, upload: bool = False) -> PayloadTooLarge:
+        if upload:
+            mb = (self.max_upload - 65_536) / 1e6
+            return PayloadTooLarge(f"the file is over the {mb:g} MB limit (BRIEFING_QA_MAX_FILE_MB)", limit=self.max_upload)
         return PayloadTooLarge(f"the request body is over {self.max_body} bytes", limit=self.max_body)
 
-    async def _read_body(self, receive) -> tuple[bytes, bool]:
+    async def _read_body(self, receive, limit: int) -> tuple[bytes, bool]:
         """The whole body, reading no more than the limit (+ one chunk)."""
         chunks, size = [], 0
         while True:
@@ -179,7 +187,7 @@ class SecurityMiddleware:
                 return b"".join(chunks), True
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body:
+            if size > limit:
                 return b"", False
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -31,6 +31,7 @@ def _list(value: str) -> tuple[str, ...]:
 class Settings:
     index: Path = Path("index")
     sources: tuple[Path, ...] = (Path("ingest"),)
+    corpus: Path = Path("ingest")  # the library folder the admin API may change (sources default to it)
     model: str = field(default_factory=default_model)
     host: str = "127.0.0.1"
     port: int = 8000
@@ -59,11 +60,13 @@ class Settings:
     # attributes on <briefing-qa-chat> override both.
     safety_notice: str = ""
     danger_phrases: tuple[str, ...] = ()
+    job_encoder: str = "onnx"  # what admin jobs embed new text with: "onnx" (fp32, torch's vectors) or "torch"
 
     def __post_init__(self) -> None:
         # Overrides may come as strings (CLI, tests): keep the declared types.
         object.__setattr__(self, "index", Path(self.index))
         object.__setattr__(self, "sources", tuple(Path(p) for p in self.sources))
+        object.__setattr__(self, "corpus", Path(self.corpus))
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -79,6 +82,8 @@ class Settings:
             except ValueError as exc:
                 raise ConfigError(f"{key}={raw!r}: {exc}", key=key) from exc
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if "corpus" in values and "sources" not in values:
+            values["sources"] = (Path(values["corpus"]),)  # `ingest` reads the library the server changes
         settings = cls(**values)
         settings.validate()
         return settings
@@ -97,6 +102,7 @@ class Settings:
             ("MAX_BODY_BYTES", self.max_body_bytes >= 1024, "must be at least 1024"),
             ("ENCODER", self.encoder in ("onnx", "onnx-int8", "torch"), "must be onnx, onnx-int8 or torch"),
             ("ENCODER_THREADS", 1 <= self.encoder_threads <= 64, "must be between 1 and 64"),
+            ("JOB_ENCODER", self.job_encoder in ("onnx", "torch"), "must be onnx or torch"),
         ]
         for key, ok, why in checks:
             if not ok:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,9 +21,14 @@ READ, ADMIN = "read-key-123", "admin-key-456"
 
 
 @pytest.fixture(scope="module")
-def server(briefing_index):
-    s = LiveServer(briefing_index, env={"BRIEFING_QA_API_KEYS": f"{READ},{ADMIN}:admin",
-                                        "BRIEFING_QA_CORS_ORIGINS": "https://intranet.example"})
+def server(briefing_index, briefing_src, tmp_path_factory):
+    # Copies of the index and the library: the fuzzer reaches the admin routes, which may change both.
+    root = tmp_path_factory.mktemp("abuse")
+    shutil.copytree(briefing_src, root / "corpus")
+    shutil.copytree(briefing_index, root / "index")
+    s = LiveServer(root / "index", env={"BRIEFING_QA_API_KEYS": f"{READ},{ADMIN}:admin",
+                                        "BRIEFING_QA_CORS_ORIGINS": "https://intranet.example"},
+                   args=("--corpus", str(root / "corpus")))
     s.wait_ready(path="/readyz")
     yield s
     s.stop()
