@@ -27,7 +27,10 @@ class Query:
 
     @property
     def lexical_terms(self) -> tuple[str, ...]:
-        return self.stems + self.expansions
+        """The question's words once each (a word said twice does not weigh
+        double: SciFact train 0.7186 -> 0.7216, test 0.7185 -> 0.7204), then
+        the expansions (deduplicating them too cost a dev first hit)."""
+        return tuple(dict.fromkeys(self.stems)) + self.expansions
 
     @property
     def term_set(self) -> frozenset[str]:

@@ -136,6 +136,7 @@
     $("job-what").textContent = what;
     bar.value = 0;
     stage.textContent = "Waiting for its turn";
+    stage.dataset.state = "queued";
     let last = "";
     let job;
     for (;;) {
@@ -149,6 +150,7 @@
       bar.value = percent(job.progress);
       bar.setAttribute("aria-valuetext", `${percent(job.progress)}%: ${job.stage}`);
       if (job.state === "done" || job.state === "failed") break;
+      stage.dataset.state = job.state;
       const text = job.state === "queued" ? "Waiting for its turn" : `${job.stage[0].toUpperCase()}${job.stage.slice(1)}`;
       if (text !== last) { stage.textContent = text; last = text; }
       await new Promise((r) => setTimeout(r, 400));
@@ -208,6 +210,7 @@
     const button = $("upload-button");
     button.disabled = true;
     try {
+      $("job-stage").dataset.state = "sending";
       const accepted = await api("/v1/admin/documents", { method: "POST", body: data });
       $("upload").reset();
       showChosen();
@@ -258,6 +261,7 @@
     }
     if (!Object.keys(changes).length) { formError("edit-error", "Nothing has changed."); return; }
     try {
+      $("job-stage").dataset.state = "sending";
       const accepted = await api(`/v1/admin/documents/${encodeURIComponent(d.id)}`, {
         method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify(changes),
       });
@@ -286,6 +290,7 @@
     $("confirm").hidden = true;
     removing = null;
     try {
+      $("job-stage").dataset.state = "sending";  // not the last change's "done" while this one is sent
       const accepted = await api(`/v1/admin/documents/${encodeURIComponent(d.id)}`, { method: "DELETE" });
       $("job-title").focus();
       await follow(accepted.job_id, `Removing ${d.title}`);
