@@ -42,7 +42,6 @@ STEPS = [
     ("+ spellings", dict(spelling=True)),
     ("+ near-duplicates folded", dict(dedupe=True)),
     ("+ best-sentence cosine re-rank 0.3", dict(sentence_dense=0.3)),
-    ("(rejected) + sentence-term re-rank 0.3", dict(sentence_lexical=0.3)),
 ]
 
 
