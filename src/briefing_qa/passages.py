@@ -51,6 +51,7 @@ class Shingles:
         self.chunks = chunks
         self._cache: dict[int, frozenset] = {}
         self._keys: dict[int, str] = {}
+        self._pairs: dict[tuple[int, int], bool] = {}
 
     def key(self, i: int) -> str:
         """The chunk's text folded: the same text in another place has the same key."""
@@ -65,7 +66,9 @@ class Shingles:
         got = self._cache.get(i)
         if got is None:
             ws = [w.lower() for w in analysis.words(self.chunks[i].text)]
-            got = frozenset(tuple(ws[k : k + 4]) for k in range(max(1, len(ws) - 3)))
+            # Hashes of the 4-grams: a tuple's hash is not cached, so sets of
+            # tuples re-hash every member at each intersection.
+            got = frozenset(hash(tuple(ws[k : k + 4])) for k in range(max(1, len(ws) - 3)))
             if len(self._cache) > 50_000:
                 self._cache.clear()
             self._cache[i] = got
@@ -76,9 +79,16 @@ class Shingles:
         c = self.chunks[i]
         if draft.document_id == c.document_id and draft.section_id == c.section_id:
             return False
-        a, b = self.of(draft.chunk), self.of(i)
-        small = min(len(a), len(b))
-        return small >= 6 and len(a & b) >= NEAR_DUPLICATE * small
+        pair = (i, draft.chunk) if i < draft.chunk else (draft.chunk, i)
+        got = self._pairs.get(pair)
+        if got is None:  # cached: an answer compares some 200 pairs, and popular chunks recur
+            a, b = self.of(draft.chunk), self.of(i)
+            small = min(len(a), len(b))
+            got = small >= 6 and len(a & b) >= NEAR_DUPLICATE * small
+            if len(self._pairs) > 500_000:
+                self._pairs.clear()
+            self._pairs[pair] = got
+        return got
 
 
 def assemble(order: list[int], chunks: list[Chunk], limit: int, shingles: Shingles | None = None,
