@@ -114,7 +114,8 @@ class Retriever:
         query = question if isinstance(question, Query) else self.analyse(question)
         return self._ranking(query, self._allowed(document_ids), document_ids).order
 
-    def _ranking(self, query: Query, allowed: np.ndarray | None, document_ids: list[str] | None) -> Ranking:
+    def _fused(self, query: Query, allowed: np.ndarray | None, document_ids: list[str] | None):
+        """Both candidate lists and their fusion: cosines, dense, BM25, fused scores."""
         o = self.options
         cos = ranking.masked(self.vectors @ query.vector, allowed)
         dense = ranking.dense_candidates(cos, CANDIDATES)
@@ -124,6 +125,11 @@ class Retriever:
                                   also=query.synonyms, also_weight=o.synonyms)
         fused = (ranking.fuse_convex(cos, dense, lex, o.dense_weight) if o.fusion == "convex"
                  else ranking.fuse_rrf(dense, lex, o.dense_weight, o.rrf_k))
+        return cos, dense, lex, fused
+
+    def _ranking(self, query: Query, allowed: np.ndarray | None, document_ids: list[str] | None) -> Ranking:
+        o = self.options
+        cos, dense, lex, fused = self._fused(query, allowed, document_ids)
         order = ranking.ordered(fused)
         if self.model is not None and order:
             head = [i for i, _ in order[: self.model.depth]]
@@ -147,10 +153,7 @@ class Retriever:
         """The fused head (before any re-rank) and its features: what
         bench/train_reranker.py learns from."""
         query = self.analyse(question, context=context)
-        cos = self.vectors @ query.vector
-        dense = ranking.dense_candidates(cos, CANDIDATES)
-        lex = self.lexical.search(query.lexical_terms, CANDIDATES, boosts=self.options.boosts)
-        fused = ranking.fuse_convex(cos, dense, lex, self.options.dense_weight)
+        cos, dense, lex, fused = self._fused(query, None, None)
         head = [i for i, _ in ranking.ordered(fused)[:depth]]
         return head, self.features(query, head, cos, dense, lex, fused)
 
