@@ -173,6 +173,8 @@ def eval_(
     typer.echo(f"hit@5            {report.hit_at_5:.3f}")
     typer.echo(f"MRR@10           {report.mrr_at_10:.3f}")
     typer.echo(f"section accuracy {report.section_accuracy:.3f}")
+    typer.echo(f"answer highlighted {report.highlight_rate:.3f} (of hits in the top 5; "
+               f"highlights mark {report.highlight_share:.0%} of those passages)")
     typer.echo(f"out of scope abstained on: {report.oos_abstained}/{report.n_out_of_scope}"
                + (f" (answered: {', '.join(report.oos_answered)})" if report.oos_answered else ""))
     typer.echo(f"answerable wrongly abstained on: {report.wrongly_abstained}"

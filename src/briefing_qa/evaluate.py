@@ -10,7 +10,10 @@ the citation's section path of the first passage that hits names the
 `section` title (compared with white space folded and case ignored).
 
 Metrics, over the answerable questions: hit@1, hit@5, MRR@10, section
-accuracy of the first hit; over the out-of-scope ones: how many were
+accuracy of the first hit, and how often the first hit's highlights mark the
+answer (they cover at least half of the accept string's characters), with
+the share of a passage's characters they mark (so marking everything does
+not pass for finding the answer); over the out-of-scope ones: how many were
 abstained on; and how many answerable ones were wrongly abstained on. Hits
 are counted on the passages returned whether or not the answer abstained
 (an abstaining answer still shows its closest passages); wrong abstentions
@@ -23,13 +26,35 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .analysis import fold, fold_quote
+from .analysis import fold, fold_quote, fold_with_map
 from .errors import InvalidRequest
 
 
 def quote_hits(quote: str, accept: list[str]) -> bool:
     q = fold_quote(quote)
     return any(fold_quote(a) in q for a in accept if a.strip())
+
+
+def accept_span(quote: str, accept: list[str]) -> tuple[int, int] | None:
+    """Where the first accept string that the quote holds stands in it
+    (offsets in the unfolded quote)."""
+    folded, where = fold_with_map(quote)
+    for a in accept:
+        fa = fold_quote(a)
+        pos = folded.find(fa) if fa else -1
+        if pos != -1:
+            return where[pos], where[pos + len(fa) - 1] + 1
+    return None
+
+
+def highlight_hits(quote: str, highlights, accept: list[str]) -> bool:
+    """The highlights cover at least half of the answer's characters."""
+    span = accept_span(quote, accept)
+    if span is None:
+        return False
+    s, e = span
+    covered = sum(max(0, min(e, he) - max(s, hs)) for hs, he in highlights)
+    return 2 * covered >= e - s
 
 
 def section_hits(section_path, section: str | None) -> bool:
@@ -83,6 +108,8 @@ class QuestionResult:
     rank: int | None  # 1-based rank of the first passage that hits (within 10)
     section_ok: bool
     best_cosine: float
+    highlighted: bool = False  # the first hit's highlights mark the answer
+    marked: float = 0.0  # share of the first hit's characters highlighted
     first: str = ""  # citation of the first passage, for reading misses
 
 
@@ -94,6 +121,8 @@ class EvalReport:
     hit_at_5: float
     mrr_at_10: float
     section_accuracy: float
+    highlight_rate: float  # of the questions hit in the top 5
+    highlight_share: float  # mean share of those passages' characters marked
     oos_abstained: int
     wrongly_abstained: int
     missed_at_5: list[str]
@@ -108,13 +137,14 @@ class EvalReport:
         d = asdict(self)
         if not details:
             d.pop("results")
-        for k in ("hit_at_1", "hit_at_5", "mrr_at_10", "section_accuracy"):
+        for k in ("hit_at_1", "hit_at_5", "mrr_at_10", "section_accuracy", "highlight_rate", "highlight_share"):
             d[k] = round(d[k], 4)
         return d
 
     def summary(self) -> str:
         return (f"hit@1={self.hit_at_1:.3f} hit@5={self.hit_at_5:.3f} MRR@10={self.mrr_at_10:.3f} "
-                f"section={self.section_accuracy:.3f} oos_abstained={self.oos_abstained}/{self.n_out_of_scope} "
+                f"section={self.section_accuracy:.3f} highlighted={self.highlight_rate:.3f} "
+                f"(marking {self.highlight_share:.0%} of text) oos_abstained={self.oos_abstained}/{self.n_out_of_scope} "
                 f"wrongly_abstained={self.wrongly_abstained}/{self.n_answerable}")
 
 
@@ -128,12 +158,15 @@ def evaluate(retriever, questions: list[Question]) -> EvalReport:
         five = retriever.ask(q.question, top_k=5, context=q.context)
         times.append(time.perf_counter() - t0)
         rank = None
-        section_ok = False
+        section_ok = highlighted = False
+        marked = 0.0
         if q.answerable:
             for p in five.passages:
                 if quote_hits(p.quote, list(q.accept)):
                     rank = p.rank
                     section_ok = section_hits(p.citation.section_path, q.section)
+                    highlighted = highlight_hits(p.quote, p.highlights, list(q.accept))
+                    marked = sum(e - s for s, e in p.highlights) / max(1, len(p.quote))
                     break
             if rank is None:
                 ten = retriever.ask(q.question, top_k=10, context=q.context)
@@ -146,9 +179,10 @@ def evaluate(retriever, questions: list[Question]) -> EvalReport:
             c = five.passages[0].citation
             first = f"{c.document_id} › {' › '.join(c.section_path)}"
         results.append(QuestionResult(q.id, q.kind, q.answerable, five.abstained, rank, section_ok,
-                                      round(float(five.best_cosine), 4), first))
+                                      round(float(five.best_cosine), 4), highlighted, round(marked, 4), first))
     ans = [r for r in results if r.answerable]
     oos = [r for r in results if not r.answerable]
+    top5 = [r for r in ans if r.rank is not None and r.rank <= 5]
     n = max(1, len(ans))
     times.sort()
     return EvalReport(
@@ -157,6 +191,8 @@ def evaluate(retriever, questions: list[Question]) -> EvalReport:
         hit_at_5=sum(r.rank is not None and r.rank <= 5 for r in ans) / n,
         mrr_at_10=sum(1.0 / r.rank for r in ans if r.rank is not None and r.rank <= 10) / n,
         section_accuracy=sum(r.section_ok for r in ans) / n,
+        highlight_rate=sum(r.highlighted for r in top5) / max(1, len(top5)),
+        highlight_share=sum(r.marked for r in top5) / max(1, len(top5)),
         oos_abstained=sum(r.abstained for r in oos),
         wrongly_abstained=sum(r.abstained for r in ans),
         missed_at_5=[r.id for r in ans if r.rank is None or r.rank > 5],

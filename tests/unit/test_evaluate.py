@@ -8,7 +8,7 @@ import pytest
 
 from briefing_qa.analysis import fold_quote
 from briefing_qa.errors import InvalidRequest
-from briefing_qa.evaluate import evaluate, load_questions, quote_hits, section_hits
+from briefing_qa.evaluate import accept_span, evaluate, highlight_hits, load_questions, quote_hits, section_hits
 
 
 @dataclass
@@ -22,6 +22,7 @@ class P:
     rank: int
     quote: str
     citation: Cit
+    highlights: tuple = ()
 
 
 @dataclass
@@ -85,6 +86,33 @@ def test_metrics(tmp_path):
     assert rep.missed_at_5 == ["c", "d"] and rep.wrong_section == ["b", "c", "d"]
     assert "hit@5=0.500" in rep.summary()
     assert json.loads(json.dumps(rep.to_json()))["hit_at_1"] == 0.25
+
+
+def test_highlights_mark_the_answer_when_they_cover_half_of_it():
+    quote = "Lead in.  The child\u2019s   view matters. Tail."
+    s, e = accept_span(quote, ["nothing", "The child's view matters"])
+    assert quote[s:e] == "The child\u2019s   view matters"  # offsets in the unfolded quote
+    assert accept_span(quote, ["absent"]) is None
+    assert highlight_hits(quote, [(s, e)], ["The child's view matters"])
+    assert highlight_hits(quote, [(0, s + (e - s) // 2 + 1)], ["The child's view matters"])
+    assert not highlight_hits(quote, [(0, s + 3)], ["The child's view matters"])  # a sliver is not the answer
+    assert not highlight_hits(quote, [], ["The child's view matters"])
+
+
+def test_highlight_rate_counts_first_hits_in_the_top_five(tmp_path):
+    rows = [{"id": i, "question": i, "accept": ["answer here"], "section": "S", "kind": "fact"} for i in "abc"]
+    text = "Other words. The answer here."
+    at = text.index("The")
+
+    class Marked(Scripted):
+        def ask(self, question, top_k=5, context=()):
+            marks = {"a": ((at, len(text)),), "b": ((0, 12),), "c": ()}[question]
+            return R(False, [P(1, text, Cit(("S",)), marks)])
+
+    rep = evaluate(Marked({}), load_questions(write(tmp_path, rows)))
+    assert rep.highlight_rate == pytest.approx(1 / 3)
+    assert rep.highlight_share == pytest.approx(((len(text) - at) + 12) / len(text) / 3, abs=1e-3)
+    assert [r.highlighted for r in rep.results] == [True, False, False]
 
 
 def test_bad_files_are_refused(tmp_path):

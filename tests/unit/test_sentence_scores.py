@@ -62,3 +62,20 @@ def test_nearest_sentence_is_the_best_row_of_the_passage(retriever):
         best = max(rows)
         assert (best[1], best[2]) in p.highlights
         assert p.quote[best[1]:best[2]].strip()
+
+
+def test_a_marked_lead_in_ending_with_a_colon_brings_what_follows(retriever):
+    """"This briefing should help local safeguarding partnerships to:" is
+    not an answer; the list item after it is marked with it."""
+    from briefing_qa.structure import sentence_spans
+
+    res = retriever.ask("What should this briefing help local safeguarding partnerships to do?", top_k=5)
+    leads = 0
+    for p in res.passages:
+        spans = sentence_spans(p.quote)
+        for s, e in p.highlights:
+            if p.quote[s:e].endswith(":"):
+                leads += 1
+                after = next(sp for sp in spans if sp[0] >= e)
+                assert after in p.highlights
+    assert leads >= 1
