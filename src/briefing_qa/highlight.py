@@ -114,7 +114,7 @@ def _with_what_follows(picks: list[tuple[int, int]], quote: str, sentences: list
     sentence after it too (blind tune questions: answer marked 0.763 -> 0.797)."""
     out = list(picks)
     starts = [s for s, _, _, _ in sentences]
-    for s, e in picks:
+    for _, e in picks:
         if quote[:e].rstrip().endswith(":"):
             k = next((j for j, st in enumerate(starts) if st >= e), None)
             if k is not None and (starts[k], sentences[k][1]) not in out:
