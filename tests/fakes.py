@@ -23,6 +23,9 @@ class FakeEmbedder:
     def embed(self, texts, progress=False):
         self.calls += 1
         self.texts += len(texts)
+        return self._vectors(texts)
+
+    def _vectors(self, texts):
         out = np.zeros((len(texts), self.dimension), dtype="float32")
         for i, t in enumerate(texts):
             for w in re.findall(r"[a-z]+", t.lower()):
@@ -31,6 +34,19 @@ class FakeEmbedder:
             if n:
                 out[i] /= n
         return out
+
+    def embed_tokens(self, texts, progress=False):
+        """Each word that is not a stop word as a "piece": a hashed id and the
+        word's own bag-of-words vector."""
+        from briefing_qa.analysis import STOP
+        from briefing_qa.tokens import TokenVectors
+
+        toks = []
+        for t in texts:
+            ws = [w for w in re.findall(r"[a-z]+", t.lower()) if w not in STOP]
+            ids = np.array([int(hashlib.md5(w.encode()).hexdigest(), 16) % 30000 for w in ws], dtype=np.int32)
+            toks.append(TokenVectors(ids, self._vectors(ws)))
+        return self.embed(texts, progress), toks
 
     def fits(self, text: str) -> bool:
         return len(text.split()) * 1.4 < self.max_tokens

@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from .errors import ConfigError
+from .tokens import TokenVectors, content_mask, content_tokens
 
 # Never reach for a model hub: the service must work with no network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -27,6 +28,10 @@ class Embedder(Protocol):
     def embed(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
 
     def fits(self, text: str) -> bool: ...
+
+    # Optional, for late interaction (tokens.py): the vectors `embed` gives
+    # and each text's content word pieces, from the same run of the model.
+    # def embed_tokens(self, texts, progress=False) -> tuple[np.ndarray, list[TokenVectors]]: ...
 
 
 def content_hash(text: str, model_id: str) -> str:
@@ -90,6 +95,7 @@ class SentenceTransformerEmbedder:
         self.name = model_name(path)
         self.dimension = int(self.model.get_embedding_dimension())
         self.max_tokens = int(self.model.max_seq_length)
+        self.token_mask = content_mask(self.model.tokenizer.get_vocab())
         self._lock = threading.Lock()
 
     def embed(self, texts: list[str], progress: bool = False, batch_size: int = 32) -> np.ndarray:
@@ -101,6 +107,41 @@ class SentenceTransformerEmbedder:
                 show_progress_bar=progress,
             )
         return np.asarray(vecs, dtype="float32")
+
+    def embed_tokens(self, texts: list[str], progress: bool = False,
+                     batch_size: int = 32) -> tuple[np.ndarray, list[TokenVectors]]:
+        """The vectors `embed` gives and each text's content word pieces, from
+        one forward pass a batch (texts of like length batched together, as
+        `encode` does). Only the kept pieces are held, never every padded
+        hidden state of a large corpus. The model is called directly:
+        encode(output_value=None) fails on batches of more than 4 texts in
+        this sentence-transformers (it indexes the string feature "modality")."""
+        import torch
+
+        vecs = np.zeros((len(texts), self.dimension), dtype="float32")
+        toks: list[TokenVectors | None] = [None] * len(texts)
+        order = sorted(range(len(texts)), key=lambda k: -len(texts[k]))
+        prep = getattr(self.model, "preprocess", None) or self.model.tokenize
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), desc="Embedding", unit="text")
+        for i in range(0, len(order), batch_size):
+            batch = order[i : i + batch_size]
+            with self._lock, torch.inference_mode():
+                out = self.model(prep([texts[k] for k in batch]))
+            emb = out["sentence_embedding"].float().cpu().numpy()
+            hidden = out["token_embeddings"].float().cpu().numpy()
+            ids, att = out["input_ids"].cpu().numpy(), out["attention_mask"].cpu().numpy()
+            for j, k in enumerate(batch):
+                vecs[k] = emb[j]
+                toks[k] = content_tokens(ids[j], hidden[j], att[j], self.token_mask)
+            if bar is not None:
+                bar.update(len(batch))
+        if bar is not None:
+            bar.close()
+        return vecs, toks
 
     def token_count(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])

@@ -19,6 +19,7 @@ from .lexical import build_lexical
 from .records import Chunk, Document
 from .settings import Settings
 from .sources import discover, document_id, load_catalog, read_document, sha256_file
+from .tokens import quantise
 
 log = logging.getLogger("briefing_qa.ingest")
 
@@ -45,7 +46,7 @@ class IngestReport:
 # a change to them changes their output: an index built by another pipeline
 # then has every file read and chunked again on the next ingest (vectors are
 # still reused wherever the embedded text is unchanged).
-PIPELINE = 5  # 3: sentence vectors; 4: PDF "Table of contents" bookmarks lift their children; 5: analysis.py stems the lexical index
+PIPELINE = 6  # 3: sentence vectors; 4: PDF "Table of contents" bookmarks lift their children; 5: analysis.py stems the lexical index; 6: word-piece vectors (tokens.py)
 
 
 def _previous(root: Path, model: str) -> store.StoredIndex | None:
@@ -172,9 +173,7 @@ def build_version(docs: list[Document], settings: Settings, embedder: Callable[[
             chunks.append(c)
             hashes.append(content_hash(c.context, model_id))
     dim = prev.manifest.dimension if prev else loaded().dimension
-    vectors, report.embedded = _reuse_or_embed(
-        [c.context for c in chunks], hashes, prev.hashes if prev else [],
-        prev.vector_array() if prev else None, dim, loaded, progress)
+    vectors, tokens, report.embedded = _chunk_vectors([c.context for c in chunks], hashes, prev, dim, loaded, progress)
     report.reused = len(chunks) - report.embedded
     report.chunks = len(chunks)
     # Every sentence of every chunk, embedded behind its chunk's context
@@ -196,8 +195,53 @@ def build_version(docs: list[Document], settings: Settings, embedder: Callable[[
         "documents": {d.id: {"path": d.path, "sha256": d.sha256} for d in docs}, "sentences": len(texts),
     }
     folder = store.write_version(root, manifest, docs, chunks, hashes, vectors, lambda f: build_lexical(f, rows),
-                                 files=files, sentences=store.Sentences(sentence_vectors, owner, sentence_hashes))
+                                 files=files, sentences=store.Sentences(sentence_vectors, owner, sentence_hashes),
+                                 tokens=tokens)
     report.version = folder.name
+
+
+def _chunk_vectors(texts: list[str], hashes: list[str], prev: store.StoredIndex | None, dim: int,
+                   model: Callable[[], Embedder], progress: bool) -> tuple[np.ndarray, store.Tokens | None, int]:
+    """Each chunk's vector and its word pieces' vectors (tokens.py), reused
+    by content hash where an earlier version has them, else embedded in one
+    run of the model. No token vectors when the embedder cannot give them.
+    Returns the vectors, the tokens and how many chunks were embedded."""
+    old_tokens = prev.tokens if prev else None
+    known = {h: i for i, h in enumerate(prev.hashes)} if prev else {}
+    old_first = np.concatenate([[0], np.cumsum(old_tokens.counts, dtype=np.int64)]) if old_tokens is not None else None
+    old_vectors = prev.vector_array() if prev else None
+    todo = [k for k, h in enumerate(hashes) if h not in known or old_tokens is None]
+    emb = model() if todo else None
+    with_tokens = emb is None or hasattr(emb, "embed_tokens")
+    vectors = np.zeros((len(texts), dim), dtype="float32")
+    for k, h in enumerate(hashes):
+        if h in known:
+            vectors[k] = old_vectors[known[h]]
+    new_tokens = {}
+    if todo:
+        if with_tokens:
+            got, toks = emb.embed_tokens([texts[k] for k in todo], progress=progress)
+            new_tokens = dict(zip(todo, toks))
+        else:
+            got = emb.embed([texts[k] for k in todo], progress=progress)
+        vectors[todo] = got
+    if not with_tokens:
+        return vectors, None, len(todo)
+    parts_v, parts_s, parts_i, counts = [], [], [], []
+    for k, h in enumerate(hashes):
+        if k in new_tokens:
+            q, sc = quantise(new_tokens[k].vectors)
+            parts_v.append(q), parts_s.append(sc), parts_i.append(new_tokens[k].ids)
+        else:
+            rows = slice(int(old_first[known[h]]), int(old_first[known[h] + 1]))
+            parts_v.append(old_tokens.vectors[rows]), parts_s.append(old_tokens.scales[rows]), parts_i.append(old_tokens.ids[rows])
+        counts.append(len(parts_i[-1]))
+    tokens = store.Tokens(
+        np.concatenate(parts_v) if parts_v else np.zeros((0, dim), dtype=np.int8),
+        np.concatenate(parts_s) if parts_s else np.zeros(0, dtype=np.float32),
+        np.concatenate(parts_i).astype(np.int32) if parts_i else np.zeros(0, dtype=np.int32),
+        np.asarray(counts, dtype=np.int32))
+    return vectors, tokens, len(todo)
 
 
 def _reuse_or_embed(texts: list[str], hashes: list[str], known_hashes: list[str], known_vectors: np.ndarray | None,

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .tokens import TokenVectors, content_mask, content_tokens
+
 log = logging.getLogger("briefing_qa.onnx")
 
 ENCODER_DIR = "encoder"
@@ -172,6 +174,7 @@ class OnnxEmbedder:
         self._untruncated = Tokenizer.from_file(str(p / "tokenizer.json"))
         self._untruncated.no_truncation()
         self._untruncated.no_padding()
+        self.token_mask = content_mask(self.tokenizer.get_vocab())
         # Questions that arrive while one is being encoded are encoded
         # together next: one run for several costs far less than one each.
         self.batching = batching
@@ -181,13 +184,20 @@ class OnnxEmbedder:
         return int(self.embed(["dimension"]).shape[1])
 
     def embed(self, texts: list[str], progress: bool = False, batch_size: int = 32) -> np.ndarray:
-        if len(texts) == 1 and self.batching:
-            return self._batcher.embed_one(texts[0])[None, :]
-        return self._encode(texts, batch_size)
+        return self.embed_tokens(texts, progress, batch_size)[0]
 
-    def _encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype="float32")
+    def embed_tokens(self, texts: list[str], progress: bool = False,
+                     batch_size: int = 32) -> tuple[np.ndarray, list[TokenVectors]]:
+        """The pooled vectors and each text's content word pieces, from one
+        run (a single question goes through the micro-batcher)."""
+        if len(texts) == 1 and self.batching:
+            vec, tok = self._batcher.embed_one(texts[0])
+            return vec[None, :], [tok]
+        got = self._encode(texts, batch_size)
+        vecs = np.stack([v for v, _ in got]) if got else np.zeros((0, self.dimension), dtype="float32")
+        return vecs, [t for _, t in got]
+
+    def _encode(self, texts: list[str], batch_size: int = 32) -> list[tuple[np.ndarray, TokenVectors]]:
         out = []
         for i in range(0, len(texts), batch_size):
             enc = self.tokenizer.encode_batch(texts[i : i + batch_size])
@@ -200,8 +210,9 @@ class OnnxEmbedder:
             mask = feeds["attention_mask"][..., None].astype(np.float32)
             vec = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
             vec /= np.clip(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12, None)
-            out.append(vec.astype("float32"))
-        return np.concatenate(out)
+            out += [(vec[k].astype("float32"), content_tokens(feeds["input_ids"][k], hidden[k], feeds["attention_mask"][k],
+                                                              self.token_mask)) for k in range(len(enc))]
+        return out
 
     def token_count(self, text: str) -> int:
         return len(self._untruncated.encode(text).ids)
@@ -221,12 +232,12 @@ class _Batcher:
     def __init__(self, encode) -> None:
         self.encode = encode
         self.cv = threading.Condition()
-        self.pending: list[list] = []  # [text, vector or None, error or None]
+        self.pending: list[list] = []  # [text, result or None, error or None]
         self.busy = False
         self.batches = 0
         self.encoded = 0
 
-    def embed_one(self, text: str) -> np.ndarray:
+    def embed_one(self, text: str):
         slot = [text, None, None]
         with self.cv:
             self.pending.append(slot)
@@ -239,8 +250,7 @@ class _Batcher:
                 self.cv.release()
                 try:
                     try:
-                        vecs = self.encode([b[0] for b in batch])
-                        for b, v in zip(batch, vecs):
+                        for b, v in zip(batch, self.encode([b[0] for b in batch])):
                             b[1] = v
                     except BaseException as exc:  # each waiter gets the error, not a hang
                         for b in batch:

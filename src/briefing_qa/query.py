@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import analysis
+from .tokens import TokenVectors
 from .vocabulary import Synonyms, Vocabulary
 
 
@@ -24,6 +25,9 @@ class Query:
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
     context: tuple[str, ...] = ()  # the earlier questions this one was read in the light of (none: alone)
     synonyms: tuple[tuple[str, ...], ...] = ()  # the documents' terms for its everyday words (stems, each a phrase)
+    # Its content word pieces' vectors (tokens.py), with the earlier
+    # question's for a follow-up; None without them.
+    tokens: TokenVectors | None = field(default=None, compare=False, repr=False)
 
     @property
     def lexical_terms(self) -> tuple[str, ...]:
@@ -56,11 +60,13 @@ def refers_back(text: str) -> bool:
 
 
 def analyse(text: str, vocabulary: Vocabulary | None = None, embed=None, abbreviations: bool = True,
-            spelling: bool = True, context: tuple[str, ...] | list[str] = (), synonyms: Synonyms | None = None) -> Query:
+            spelling: bool = True, context: tuple[str, ...] | list[str] = (), synonyms: Synonyms | None = None,
+            embed_tokens=None) -> Query:
     """`embed`: a function from a list of texts to their vectors, or None
-    (lexical search needs no vector). `context`: earlier questions of the
-    same conversation, oldest first; a follow-up borrows the last one's
-    words and, weighted, its meaning."""
+    (lexical search needs no vector); `embed_tokens`, when given, is used
+    instead and also gives the word pieces (Embedder.embed_tokens).
+    `context`: earlier questions of the same conversation, oldest first; a
+    follow-up borrows the last one's words and, weighted, its meaning."""
     normal = _normal(text)
     quoted = analysis.phrases(normal)
     raw = tuple(c for c in context if c and c.strip())
@@ -74,9 +80,16 @@ def analyse(text: str, vocabulary: Vocabulary | None = None, embed=None, abbrevi
             extra += vocabulary.spellings(normal)
     if follows:
         extra.append(earlier[-1])
-    vector = None
-    if embed is not None:
-        vecs = np.asarray(embed([normal, earlier[-1]] if follows else [normal]), dtype="float32")
+    vector = tokens = None
+    texts = [normal, earlier[-1]] if follows else [normal]
+    if embed_tokens is not None:
+        vecs, pieces = embed_tokens(texts)
+        vecs = np.asarray(vecs, dtype="float32")
+        tokens = pieces[0] if not follows else TokenVectors(
+            np.concatenate([p.ids for p in pieces]), np.concatenate([p.vectors for p in pieces]))
+    elif embed is not None:
+        vecs = np.asarray(embed(texts), dtype="float32")
+    if embed_tokens is not None or embed is not None:
         vector = vecs[0]
         if follows:
             vector = vector + FOLLOW_UP_WEIGHT * vecs[1]
@@ -93,6 +106,7 @@ def analyse(text: str, vocabulary: Vocabulary | None = None, embed=None, abbrevi
         vector=vector,
         context=raw[-1:] if follows else (),
         synonyms=tuple(synonyms.expand(stems)) if synonyms is not None else (),
+        tokens=tokens,
     )
 
 

@@ -51,17 +51,20 @@ def masked(cos: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
     return out
 
 
-def fuse_convex(cos: np.ndarray, dense: list[int], lexical: list[tuple[int, float]], dense_weight: float) -> dict[int, float]:
-    """Weighted sum of min-max scaled scores over each list."""
+def fuse_convex(cos: np.ndarray, dense: list[int], lexical: list[tuple[int, float]], dense_weight: float,
+                late: list[tuple[int, float]] = (), late_weight: float = 0.0) -> dict[int, float]:
+    """Weighted sum of min-max scaled scores over each list: the dense and
+    BM25 lists share 1 - late_weight, the late-interaction list (best first)
+    takes late_weight."""
     fused: dict[int, float] = {}
-    if dense:
-        hi, lo = float(cos[dense[0]]), float(cos[dense[-1]])
-        for i in dense:
-            fused[i] = dense_weight * (float(cos[i]) - lo) / max(1e-6, hi - lo)
-    if lexical:
-        hi, lo = lexical[0][1], lexical[-1][1]
-        for i, sc in lexical:
-            fused[i] = fused.get(i, 0.0) + (1.0 - dense_weight) * (sc - lo) / max(1e-6, hi - lo)
+    lists = [([(i, float(cos[i])) for i in dense], (1.0 - late_weight) * dense_weight),
+             (lexical, (1.0 - late_weight) * (1.0 - dense_weight)), (late, late_weight if late else 0.0)]
+    for items, weight in lists:
+        if not items or weight <= 0:
+            continue
+        hi, lo = items[0][1], items[-1][1]
+        for i, sc in items:
+            fused[i] = fused.get(i, 0.0) + weight * (sc - lo) / max(1e-6, hi - lo)
     return fused
 
 

@@ -19,6 +19,7 @@ from .passages import PassageDraft, Shingles, assemble
 from .query import Query, analyse
 from .records import Chunk, Passage
 from .store import StoredIndex
+from .tokens import TokenTable, maxsim
 from .vocabulary import Synonyms, Vocabulary
 
 CANDIDATES = 100
@@ -67,6 +68,10 @@ class Options:
     # Measured on the blind report half: 0.486/0.892/0.625 -> 0.459/0.811/0.593
     # (hit@1/hit@5/MRR@10), so off until more blind questions train it.
     learned: bool = False
+    # Share of the late-interaction list (tokens.py: MaxSim over word-piece
+    # vectors of the dense and BM25 candidates) in the fusion; 0 switches it
+    # off. Blind tune/report hit@1, hit@5, MRR@10 in docs/evaluation.md.
+    late_weight: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,8 @@ class Retriever:
         self.vocabulary = Vocabulary.build([c.text for c in self.chunks], (d.text for d in self.documents.values()),
                                            abbreviations=self.options.abbreviations)
         self.sentences = ranking.SentenceTable.of(stored.sentences, len(self.chunks))
+        self.tokens = (TokenTable.of(stored.tokens, len(self.chunks))
+                       if self.options.late_weight > 0 and hasattr(embedder, "embed_tokens") else None)
         self.highlighter = Highlighter(self.chunks, self.vocabulary, self.sentences)
         self._shingles = Shingles(self.chunks)
         self.synonyms = Synonyms.load() if self.options.synonyms > 0 else None
@@ -106,7 +113,8 @@ class Retriever:
     def analyse(self, text: str, with_vector: bool = True, context: tuple[str, ...] | list[str] = ()) -> Query:
         o = self.options
         return analyse(text, self.vocabulary, self.embedder.embed if with_vector else None,
-                       abbreviations=o.abbreviations, spelling=o.spelling, context=context, synonyms=self.synonyms)
+                       abbreviations=o.abbreviations, spelling=o.spelling, context=context, synonyms=self.synonyms,
+                       embed_tokens=self.embedder.embed_tokens if with_vector and self.tokens is not None else None)
 
     # -- ranking -----------------------------------------------------------
     def rank(self, question: str | Query, document_ids: list[str] | None = None) -> list[tuple[int, float]]:
@@ -123,7 +131,12 @@ class Retriever:
         # dense vector off topic (SciFact train -0.005 nDCG@10).
         lex = self.lexical.search(query.lexical_terms, CANDIDATES, boosts=o.boosts, document_ids=document_ids,
                                   also=query.synonyms, also_weight=o.synonyms)
-        fused = (ranking.fuse_convex(cos, dense, lex, o.dense_weight) if o.fusion == "convex"
+        late: list[tuple[int, float]] = []
+        if self.tokens is not None and query.tokens is not None:
+            pool = list(dict.fromkeys(dense + [i for i, _ in lex]))
+            scores = maxsim(self.tokens, pool, query.tokens)
+            late = [(pool[k], float(scores[k])) for k in np.argsort(-scores, kind="stable")[:CANDIDATES]]
+        fused = (ranking.fuse_convex(cos, dense, lex, o.dense_weight, late, o.late_weight) if o.fusion == "convex"
                  else ranking.fuse_rrf(dense, lex, o.dense_weight, o.rrf_k))
         return cos, dense, lex, fused
 

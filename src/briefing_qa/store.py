@@ -7,6 +7,11 @@
         documents.jsonl       each document: canonical text, sections, blocks
         chunks.jsonl          each chunk, in vector order, with its content hash
         vectors.faiss         FAISS inner-product index of normalised vectors
+        sentences.npy/.json   each sentence's vector, its chunk and content hash
+        tokens.npy            each chunk's content word pieces' vectors (int8),
+        token_scales.npy        their scales, token ids and count per chunk
+        token_ids.npy           (tokens.py)
+        token_counts.npy
         lexical/              tantivy BM25 index
 
 A build is written to a temporary folder, then renamed, then CURRENT is
@@ -106,9 +111,25 @@ class Sentences:
     hashes: list[str]
 
 
+@dataclass(frozen=True)
+class Tokens:
+    """What the tokens*.npy files hold: the content word pieces of each chunk
+    (rows grouped by chunk, in chunk order) as int8 vectors with a scale per
+    row, their token ids, and how many rows each chunk has."""
+
+    vectors: np.ndarray  # int8, rows x dimension
+    scales: np.ndarray  # float32, one a row
+    ids: np.ndarray  # int32, one a row
+    counts: np.ndarray  # int32, one a chunk
+
+
+TOKEN_FILES = {"vectors": "tokens.npy", "scales": "token_scales.npy", "ids": "token_ids.npy", "counts": "token_counts.npy"}
+TOKEN_TYPES = {"vectors": np.int8, "scales": np.float32, "ids": np.int32, "counts": np.int32}
+
+
 def write_version(root: Path, manifest: dict, documents: list[Document], chunks: list[Chunk],
                   hashes: list[str], vectors: np.ndarray, build_lexical, files: dict[str, Path] | None = None,
-                  sentences: Sentences | None = None) -> Path:
+                  sentences: Sentences | None = None, tokens: Tokens | None = None) -> Path:
     """Write a complete version beside the live one and switch to it."""
     root.mkdir(parents=True, exist_ok=True)
     now = time.time()
@@ -128,6 +149,9 @@ def write_version(root: Path, manifest: dict, documents: list[Document], chunks:
             np.save(tmp / "sentences.npy", np.ascontiguousarray(sentences.vectors, dtype="float32"), allow_pickle=False)
             (tmp / "sentences.json").write_text(json.dumps({"owner": sentences.owner, "hashes": sentences.hashes}),
                                                 encoding="utf-8")
+        if tokens is not None:
+            for field, name in TOKEN_FILES.items():
+                np.save(tmp / name, np.ascontiguousarray(getattr(tokens, field), dtype=TOKEN_TYPES[field]), allow_pickle=False)
         # A copy of each source file, so deep links open exactly what was indexed.
         (tmp / "files").mkdir()
         for doc_id, src in (files or {}).items():
@@ -192,6 +216,7 @@ class StoredIndex:
     # chunk it is in and its content hash (sentences.json); None in an index
     # written before they existed.
     sentences: Sentences | None = None
+    tokens: Tokens | None = None  # each chunk's word-piece vectors (tokens.py); None before they existed
 
     def source_file(self, doc_id: str) -> Path | None:
         doc = self.documents.get(doc_id)
@@ -236,8 +261,9 @@ def read_index(root: Path, model: str | None = None) -> StoredIndex:
     if vectors.ntotal != len(rows):
         raise IndexUnavailable(f"the index at {folder} is inconsistent ({vectors.ntotal} vectors, {len(rows)} chunks); rebuild it")
     sent = _read_sentences(folder, len(rows), manifest.dimension)
+    toks = _read_tokens(folder, len(rows), manifest.dimension)
     return StoredIndex(folder, manifest, {d.id: d for d in docs}, [chunk_from_json(r) for r in rows],
-                       [r["hash"] for r in rows], vectors, sent)
+                       [r["hash"] for r in rows], vectors, sent, toks)
 
 
 def _read_sentences(folder: Path, n_chunks: int, dimension: int) -> Sentences | None:
@@ -253,3 +279,19 @@ def _read_sentences(folder: Path, n_chunks: int, dimension: int) -> Sentences | 
             or any(not 0 <= o < n_chunks for o in owner) or owner != sorted(owner)):
         raise IndexUnavailable(f"the sentence vectors at {folder} do not match its chunks; rebuild with `briefing-qa ingest`")
     return Sentences(vecs.astype("float32", copy=False), owner, hashes)
+
+
+def _read_tokens(folder: Path, n_chunks: int, dimension: int) -> Tokens | None:
+    if not (folder / TOKEN_FILES["vectors"]).is_file():
+        return None
+    try:
+        arrays = {f: np.load(folder / name, allow_pickle=False) for f, name in TOKEN_FILES.items()}
+    except (OSError, ValueError) as exc:
+        raise IndexUnavailable(f"the token vectors at {folder} are damaged ({exc}); rebuild with `briefing-qa ingest`") from exc
+    t = Tokens(**arrays)
+    n = len(t.vectors)
+    if (t.vectors.ndim != 2 or (n and t.vectors.shape[1] != dimension) or len(t.scales) != n or len(t.ids) != n
+            or len(t.counts) != n_chunks or int(t.counts.sum()) != n
+            or any(getattr(t, f).dtype != TOKEN_TYPES[f] for f in TOKEN_FILES)):
+        raise IndexUnavailable(f"the token vectors at {folder} do not match its chunks; rebuild with `briefing-qa ingest`")
+    return t

@@ -35,6 +35,23 @@ def test_abstains_on_general_questions_but_not_on_answerable_ones(retriever):
     assert check.wrongly_abstained == 0 and check.hit_at_5 >= 0.8
 
 
+def test_word_piece_matching_finds_answers_worded_differently(retriever):
+    """The blind held-out questions (bench/heldout.jsonl), asked with and
+    without the late-interaction list (tokens.py) on the same index: it puts
+    the answer in the top 5 and first more often."""
+    from dataclasses import replace
+
+    from briefing_qa.retrieval import Retriever
+
+    assert retriever.tokens is not None  # the index has its word-piece vectors
+    plain = Retriever(retriever.stored, retriever.embedder, retriever.lexical, retriever.abstain_cosine,
+                      options=replace(retriever.options, late_weight=0.0))
+    qs = [q for q in load_questions(ROOT / "bench" / "heldout.jsonl") if q.answerable]
+    late, without = evaluate(retriever, qs), evaluate(plain, qs)
+    assert late.hit_at_5 >= without.hit_at_5 + 0.08, (late.summary(), without.summary())
+    assert late.mrr_at_10 > without.mrr_at_10 and late.hit_at_5 >= 0.75, late.missed_at_5
+
+
 def test_quotes_are_exact_slices(retriever):
     questions = [q.question for q in load_questions(DEV)] if DEV.exists() else []
     questions += ["What is CSE?", "What does a designated safeguarding lead do?", "behavior policy", "How are LCSPRs commissioned?"]
@@ -70,15 +87,15 @@ def test_repeated_text_is_shown_once(retriever):
 def test_highlights_mark_the_sentence_nearest_in_meaning_and_the_one_sharing_most_words(retriever):
     """The sentence most like the question by the real model (re-embedded
     here, not read from the index) is always marked, so a paraphrase that
-    shares no word with the answer is still found; at most one more is marked
-    (the one holding most of the question's words)."""
+    shares no word with the answer is still marked where it stands; at most
+    one more is marked (the one holding most of the question's words)."""
     import numpy as np
 
     from briefing_qa.analysis import fold_quote as squash
     from briefing_qa.chunking import embedded_sentence_spans
 
     question = "When can a school take a child off roll for not turning up for weeks?"
-    res = retriever.ask(question, top_k=5)
+    res = retriever.ask(question, top_k=10)
     qv = retriever.embedder.embed([question])[0]
     for p in res.passages:
         start, end = p.source_offsets
@@ -88,9 +105,14 @@ def test_highlights_mark_the_sentence_nearest_in_meaning_and_the_one_sharing_mos
         sims = np.asarray(retriever.embedder.embed([t for _, _, t in spans])) @ qv
         best = spans[int(np.argmax(sims))]
         assert (best[0], best[1]) in p.highlights, (p.quote[:80], p.highlights)
-        assert 1 <= len(p.highlights) <= 2
-    # Children missing education's 20-school-day rule, worded nothing like the question.
+        # At most one more pick, and the sentence after a picked lead-in ending with ":".
+        leads = sum(p.quote[:e].rstrip().endswith(":") for _, e in p.highlights[:-1])
+        assert 1 <= len(p.highlights) - leads <= 2
+    # Children missing education's 20-school-day rule, worded nothing like the
+    # question. It stood first before late interaction (tokens.py); now it is
+    # 6th: "weeks" and "off" match a KCSIE passage on supervision word for word
+    # (docs/evaluation.md records this loss beside the blind questions' gains).
     answer = "Where a pupil has been continuously absent from the school for a period of 20 school days or more"
-    first = res.passages[0]
-    assert answer in squash(first.quote)
-    assert any(answer in squash(first.quote[s:e]) for s, e in first.highlights)
+    holding = [p for p in res.passages if answer in squash(p.quote)]
+    assert holding, [p.quote[:60] for p in res.passages]
+    assert any(answer in squash(holding[0].quote[s:e]) for s, e in holding[0].highlights)

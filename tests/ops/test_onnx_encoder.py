@@ -39,10 +39,12 @@ def test_concurrent_questions_are_batched_and_each_gets_its_own_vector(briefing_
     onnx = OnnxEmbedder(default_model(), ensure(default_model(), briefing_index))
     questions = [f"What should happen at case review number {i} about neglect and {w}?"
                  for i, w in enumerate(["poverty", "housing", "schools", "police", "health", "consent"] * 8)]
-    alone = onnx._encode(questions)
+    alone, alone_tokens = onnx.embed_tokens(questions)
     with ThreadPoolExecutor(8) as pool:
-        got = list(pool.map(lambda q: onnx.embed([q])[0], questions))
-    assert np.allclose(np.vstack(got), alone, atol=1e-5)
+        got = list(pool.map(lambda q: onnx.embed_tokens([q]), questions))
+    assert np.allclose(np.vstack([v for v, _ in got]), alone, atol=1e-5)
+    for (_, [t]), a in zip(got, alone_tokens):  # each its own word pieces too
+        assert np.array_equal(t.ids, a.ids) and np.allclose(t.vectors, a.vectors, atol=1e-4)
     b = onnx._batcher
     assert b.encoded == len(questions) and b.batches < len(questions)  # some were encoded together
 
@@ -59,3 +61,19 @@ def test_int8_encoder_is_close_and_the_default(embedder, briefing_index):
     from briefing_qa.settings import Settings
 
     assert Settings.from_env(env={}).encoder == "onnx-int8"
+
+
+def test_onnx_word_pieces_match_torch(embedder, briefing_index):
+    """Late interaction (tokens.py) compares the server's question pieces
+    with the pieces ingestion stored from torch: the same pieces, close
+    vectors; stop words, punctuation and [CLS]/[SEP] left out on both."""
+    texts = ["What share of the kids had a disability?", "DSL refresher training - how often?"]
+    _, mine = OnnxEmbedder(default_model(), ensure(default_model(), briefing_index)).embed_tokens(texts)
+    _, theirs = embedder.embed_tokens(texts)
+    tok = embedder.model.tokenizer
+    for a, b in zip(mine, theirs):
+        assert np.array_equal(a.ids, b.ids)
+        assert ((a.vectors * b.vectors).sum(axis=1) > 0.999).all()
+    pieces = tok.convert_ids_to_tokens(mine[0].ids.tolist())
+    assert "kids" in pieces and "disability" in pieces
+    assert not {"what", "of", "the", "?", "[CLS]", "[SEP]"} & set(pieces)

@@ -28,3 +28,18 @@ def briefing_retriever(tmp_path_factory):
     assert ingest([tmp / "src"], settings, lambda: emb).ok
     stored = store.read_index(settings.index, "fake-bow")
     return Retriever(stored, emb, LexicalIndex(stored.folder / "lexical"))
+
+
+@pytest.fixture()
+def src(tmp_path):
+    """A source folder: the real briefing and a one-line note."""
+    d = tmp_path / "src"
+    d.mkdir()
+    shutil.copy(ROOT / "ingest" / BRIEFING, d / BRIEFING)
+    (d / "notes.md").write_text("# Notes\n\nA looked-after child has a health assessment.\n")
+    return d
+
+
+@pytest.fixture()
+def settings(tmp_path):
+    return Settings.from_env(env={}, index=tmp_path / "index", model="fake-bow")

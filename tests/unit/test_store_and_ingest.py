@@ -1,5 +1,4 @@
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,20 +11,6 @@ from tests.fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parents[2]
 BRIEFING = "triennial-analysis-briefing-local-safeguarding-partnerships.txt"
-
-
-@pytest.fixture()
-def src(tmp_path):
-    d = tmp_path / "src"
-    d.mkdir()
-    shutil.copy(ROOT / "ingest" / BRIEFING, d / BRIEFING)
-    (d / "notes.md").write_text("# Notes\n\nA looked-after child has a health assessment.\n")
-    return d
-
-
-@pytest.fixture()
-def settings(tmp_path):
-    return Settings.from_env(env={}, index=tmp_path / "index", model="fake-bow")
 
 
 def test_ingest_writes_a_readable_versioned_index(src, settings):

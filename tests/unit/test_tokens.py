@@ -1,0 +1,109 @@
+"""Late interaction (tokens.py): the content-piece rule, int8 storage, the
+MaxSim score against a plain loop, and the token files of an index (written,
+reused by content hash, refused when damaged). Fake embedder: fast; the
+retrieval figures are on the real model (tests/integration/test_quality.py)."""
+
+import numpy as np
+import pytest
+
+from briefing_qa import store
+from briefing_qa.errors import IndexUnavailable
+from briefing_qa.ingest import ingest
+from briefing_qa.tokens import TokenTable, TokenVectors, content_mask, maxsim, quantise
+from tests.fakes import FakeEmbedder
+
+
+def test_content_pieces_leave_out_markers_punctuation_and_stop_words():
+    vocab = {"[CLS]": 0, "[SEP]": 1, "[PAD]": 2, "?": 3, "the": 4, "kids": 5, "##ing": 6, "2014": 7, "of": 8, "-": 9}
+    mask = content_mask(vocab)
+    assert [t for t, i in vocab.items() if mask[i]] == ["kids", "##ing", "2014"]
+
+
+def test_int8_rows_keep_their_direction():
+    rng = np.random.default_rng(1)
+    v = rng.normal(size=(50, 384)).astype("float32")
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    q, scale = quantise(np.vstack([v, np.zeros((1, 384), dtype="float32")]))
+    assert q.dtype == np.int8 and scale.dtype == np.float32 and scale[-1] == 1.0 and not q[-1].any()
+    back = q[:-1].astype("float32") * scale[:-1, None]
+    assert ((back * v).sum(axis=1) / np.linalg.norm(back, axis=1) > 0.999).all()
+
+
+def _table(rng, counts, dim=16, vocab=40):
+    rows = int(sum(counts))
+    v = rng.normal(size=(rows, dim)).astype("float32")
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    q, s = quantise(v)
+    stored = store.Tokens(q, s, rng.integers(0, vocab, size=rows).astype(np.int32), np.asarray(counts, dtype=np.int32))
+    return stored, TokenTable.of(stored, len(counts))
+
+
+def test_maxsim_equals_the_plain_loop():
+    rng = np.random.default_rng(7)
+    counts = [3, 0, 5, 1, 4, 4, 0, 2, 6, 3]
+    stored, table = _table(rng, counts)
+    qv = rng.normal(size=(4, 16)).astype("float32")
+    query = TokenVectors(np.array([1, 2, 39, 77], dtype=np.int32), qv / np.linalg.norm(qv, axis=1, keepdims=True))
+    first = np.concatenate([[0], np.cumsum(counts)])
+    w = table.weights(query.ids)
+    assert w[3] == pytest.approx(np.log1p(len(counts)))  # an id the corpus never has: the highest weight
+    idx = [8, 2, 3, 1, 9, 0, 4, 5]  # any order, runs of neighbours and a chunk with no pieces
+    want = []
+    for i in idx:
+        rows = table.vectors[first[i] : first[i + 1]]
+        want.append(float(((rows @ query.vectors.T).max(axis=0) * w).sum() / w.sum()) if len(rows) else 0.0)
+    assert np.allclose(maxsim(table, idx, query), want, atol=1e-6)
+    assert not maxsim(table, idx, TokenVectors(np.zeros(0, np.int32), np.zeros((0, 16), np.float32))).any()
+
+
+def test_idf_counts_chunks_not_rows():
+    rng = np.random.default_rng(3)
+    stored, _ = _table(rng, [2, 2, 2])
+    stored = store.Tokens(stored.vectors, stored.scales, np.array([5, 5, 5, 6, 7, 7], dtype=np.int32), stored.counts)
+    table = TokenTable.of(stored, 3)
+    assert table.idf[5] == pytest.approx(np.log1p(3 / 3)) and table.idf[6] == pytest.approx(np.log1p(3 / 2))
+
+
+def test_token_files_are_written_reused_and_checked(src, settings):
+    first = ingest([src], settings, FakeEmbedder)
+    idx = store.read_index(settings.index, "fake-bow")
+    t = idx.tokens
+    assert t is not None and len(t.counts) == len(idx.chunks) and int(t.counts.sum()) == len(t.vectors) == len(t.ids)
+    assert t.vectors.dtype == np.int8 and sorted(p.name for p in idx.folder.glob("token*.npy")) == sorted(store.TOKEN_FILES.values())
+    # A chunk's rows are its content words' vectors, in order.
+    k = len(idx.chunks) // 2
+    _, [want] = FakeEmbedder().embed_tokens([idx.chunks[k].context])
+    at = int(t.counts[:k].sum())
+    got = t.vectors[at : at + t.counts[k]].astype("float32") * t.scales[at : at + t.counts[k], None]
+    assert np.array_equal(t.ids[at : at + t.counts[k]], want.ids) and np.allclose(got, want.vectors, atol=0.02)
+    # A changed file: only its chunks are run through the model; every other chunk keeps its rows.
+    (src / "notes.md").write_text("# Notes\n\nA looked-after child has a health assessment. Another sentence here.\n")
+    report = ingest([src], settings, FakeEmbedder)
+    assert 0 < report.embedded < first.chunks
+    again = store.read_index(settings.index, "fake-bow")
+    old = {h: i for i, h in enumerate(idx.hashes)}
+    old_first, new_first = np.concatenate([[0], np.cumsum(t.counts)]), np.concatenate([[0], np.cumsum(again.tokens.counts)])
+    kept = [(i, old[h]) for i, h in enumerate(again.hashes) if h in old]
+    assert kept and all(np.array_equal(again.tokens.vectors[new_first[i] : new_first[i + 1]], t.vectors[old_first[j] : old_first[j + 1]])
+                        for i, j in kept)
+    # Damaged: counts that do not add up are refused with advice.
+    np.save(again.folder / "token_counts.npy", again.tokens.counts[:-1])
+    with pytest.raises(IndexUnavailable, match="rebuild"):
+        store.read_index(settings.index, "fake-bow")
+
+
+def test_an_index_without_token_files_gets_them_at_the_next_ingest(src, settings):
+    import json
+
+    import briefing_qa.ingest as ingest_mod
+
+    ingest([src], settings, FakeEmbedder)
+    folder = store.current_version(settings.index)
+    for name in store.TOKEN_FILES.values():
+        (folder / name).unlink()
+    data = json.loads((folder / "manifest.json").read_text())
+    data["pipeline"] = ingest_mod.PIPELINE - 1  # as written by the version before word pieces
+    (folder / "manifest.json").write_text(json.dumps(data))
+    assert store.read_index(settings.index, "fake-bow").tokens is None  # still served, without late interaction
+    report = ingest([src], settings, FakeEmbedder)
+    assert report.embedded == report.chunks and store.read_index(settings.index, "fake-bow").tokens is not None
