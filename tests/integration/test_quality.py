@@ -35,6 +35,18 @@ def test_abstains_on_general_questions_but_not_on_answerable_ones(retriever):
     assert check.wrongly_abstained == 0 and check.hit_at_5 >= 0.8
 
 
+def test_word_pieces_also_abstain_on_some_near_domain_questions(retriever):
+    """Questions close to the field that the documents do not answer (adult
+    social care, a city's phone number, other nations' law) pass the cosine
+    rule; where none of a candidate's word pieces meets the question's, the
+    answer abstains (retrieval.ABSTAIN_LATE), and no held-out answerable
+    question is abstained on."""
+    near = evaluate(retriever, load_questions(ROOT / "bench" / "neardomain.jsonl"))
+    assert near.oos_abstained >= 3, near.oos_answered
+    held = evaluate(retriever, load_questions(ROOT / "bench" / "heldout.jsonl"))
+    assert held.wrongly_abstained == 0, held.abstained_answerable
+
+
 def test_word_piece_matching_finds_answers_worded_differently(retriever):
     """The blind held-out questions (bench/heldout.jsonl), asked with and
     without the late-interaction list (tokens.py) on the same index: it puts
