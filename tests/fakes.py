@@ -43,9 +43,10 @@ class FakeEmbedder:
 
         toks = []
         for t in texts:
-            ws = [w for w in re.findall(r"[a-z]+", t.lower()) if w not in STOP]
+            found = [(m.group(), m.start()) for m in re.finditer(r"[a-z]+", t.lower()) if m.group() not in STOP]
+            ws = [w for w, _ in found]
             ids = np.array([int(hashlib.md5(w.encode()).hexdigest(), 16) % 30000 for w in ws], dtype=np.int32)
-            toks.append(TokenVectors(ids, self._vectors(ws)))
+            toks.append(TokenVectors(ids, self._vectors(ws), np.array([s for _, s in found], dtype=np.int32)))
         return self.embed(texts, progress), toks
 
     def fits(self, text: str) -> bool:

@@ -134,9 +134,14 @@ class SentenceTransformerEmbedder:
             emb = out["sentence_embedding"].float().cpu().numpy()
             hidden = out["token_embeddings"].float().cpu().numpy()
             ids, att = out["input_ids"].cpu().numpy(), out["attention_mask"].cpu().numpy()
+            # Where each piece starts (the same tokenizer again, asked for offsets).
+            spans = self.model.tokenizer([texts[k] for k in batch], truncation=True, max_length=self.max_tokens,
+                                         return_offsets_mapping=True)
             for j, k in enumerate(batch):
                 vecs[k] = emb[j]
-                toks[k] = content_tokens(ids[j], hidden[j], att[j], self.token_mask)
+                starts = np.asarray(spans["offset_mapping"][j], dtype=np.int64)[:, 0]
+                same = list(spans["input_ids"][j]) == ids[j][: len(starts)].tolist()
+                toks[k] = content_tokens(ids[j], hidden[j], att[j], self.token_mask, starts if same else None)
             if bar is not None:
                 bar.update(len(batch))
         if bar is not None:

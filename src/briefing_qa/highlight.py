@@ -16,22 +16,27 @@ from .query import Query
 from .ranking import SentenceTable, nearest_row
 from .records import Chunk
 from .structure import sentence_spans
+from .tokens import TokenTable, sentence_scores
 from .vocabulary import Vocabulary
 
 
 class Highlighter:
-    def __init__(self, chunks: list[Chunk], vocabulary: Vocabulary, sentences: SentenceTable | None) -> None:
+    def __init__(self, chunks: list[Chunk], vocabulary: Vocabulary, sentences: SentenceTable | None,
+                 tokens: TokenTable | None = None) -> None:
         self.chunks = chunks
         self.vocabulary = vocabulary
         self.sentences = sentences
+        self.tokens = tokens
         self._sentence_cache: dict[tuple, list] = {}
         self._span_cache: dict[int, list] = {}
 
     def for_question(self, draft: PassageDraft, quote: str, query: Query) -> list[tuple[int, int]]:
-        """The sentence nearest the question in meaning and the one holding
-        most of its (idf-weighted) words; one sentence when they agree; and
-        what follows a marked lead-in ending with a colon. docs/evaluation.md
-        measures each choice (`eval` reports how often the answer is marked)."""
+        """The sentence nearest the question in meaning, the one whose word
+        pieces best meet the question's (tokens.py), and the one holding most
+        of its (idf-weighted) words: one to three sentences, as they agree;
+        and what follows a marked lead-in ending with a colon.
+        docs/evaluation.md measures each choice (`eval` reports how often
+        the answer is marked)."""
         sentences = self._sentences((draft.document_id, draft.start, draft.end), quote)
         if not sentences:
             return []
@@ -40,14 +45,14 @@ class Highlighter:
         scored = [(sum(weight(t) for t in terms & st) / norm, s, e) for s, e, st, norm in sentences]
         top = max(scored)
         nearest = self._nearest(draft, query.vector)
-        if nearest is not None:
-            overlaps = top[1] < nearest[1] and nearest[0] < top[2]
-            picks = [nearest] + ([(top[1], top[2])] if top[0] > 0 and not overlaps else [])
-        elif top[0] <= 0:
+        if nearest is None and top[0] <= 0:
             picks = [(sentences[0][0], sentences[0][1])]
-        else:  # also a runner-up that is nearly as good (answers often span two sentences)
+        elif nearest is None:  # also a runner-up that is nearly as good (answers often span two sentences)
             picks = [(s, e) for score, s, e in scored if score >= 0.8 * top[0]][:2]
-        return _with_what_follows(sorted(picks), quote, sentences)
+        else:
+            picks = [nearest] + [p for p in (self._best_pieces(draft, quote, query, sentences),
+                                             (top[1], top[2]) if top[0] > 0 else None) if p]
+        return _with_what_follows(_distinct(picks), quote, sentences)
 
     def for_search(self, quote: str, query: Query) -> list[tuple[int, int]]:
         """Every place a quoted phrase stands (case and quote marks folded),
@@ -99,6 +104,23 @@ class Highlighter:
         start = self.chunks[i].start - draft.start
         return start + s, start + e
 
+    def _best_pieces(self, draft: PassageDraft, quote: str, query: Query, sentences: list) -> tuple[int, int] | None:
+        """The passage's sentence whose word pieces best meet the question's
+        (offsets within the quote); None without word pieces."""
+        if self.tokens is None or query.tokens is None or not len(query.tokens.ids):
+            return None
+        run = chunk_run(draft, self.chunks)
+        if run is None:
+            return None
+        spans = [(s, e) for s, e, _, _ in sentences]
+        best = np.zeros(len(spans))
+        for i in range(run[0], run[1] + 1):
+            c = self.chunks[i]
+            shift = c.start - draft.start - (len(c.context) - len(c.text))  # embedded text -> quote offsets
+            best = np.maximum(best, sentence_scores(self.tokens, i, shift, spans, query.tokens))
+        k = int(np.argmax(best))
+        return spans[k] if best[k] > 0 else None
+
     def _embedded_spans(self, i: int) -> list[tuple[int, int]]:
         got = self._span_cache.get(i)
         if got is None:
@@ -106,6 +128,15 @@ class Highlighter:
                 self._span_cache.clear()
             got = self._span_cache[i] = embedded_sentence_spans(self.chunks[i].text)
         return got
+
+
+def _distinct(picks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Each span once, and none that overlaps one picked before it."""
+    out: list[tuple[int, int]] = []
+    for s, e in picks:
+        if all(e <= a or b <= s for a, b in out):
+            out.append((s, e))
+    return sorted(out)
 
 
 def _with_what_follows(picks: list[tuple[int, int]], quote: str, sentences: list) -> list[tuple[int, int]]:

@@ -227,20 +227,26 @@ def _chunk_vectors(texts: list[str], hashes: list[str], prev: store.StoredIndex 
         vectors[todo] = got
     if not with_tokens:
         return vectors, None, len(todo)
-    parts_v, parts_s, parts_i, counts = [], [], [], []
+    parts: dict[str, list] = {"vectors": [], "scales": [], "ids": [], "starts": []}
+    counts = []
     for k, h in enumerate(hashes):
         if k in new_tokens:
-            q, sc = quantise(new_tokens[k].vectors)
-            parts_v.append(q), parts_s.append(sc), parts_i.append(new_tokens[k].ids)
+            t = new_tokens[k]
+            q, sc = quantise(t.vectors)
+            row = {"vectors": q, "scales": sc, "ids": t.ids,
+                   "starts": t.starts if t.starts is not None else np.full(len(t.ids), -1, dtype=np.int32)}
         else:
             rows = slice(int(old_first[known[h]]), int(old_first[known[h] + 1]))
-            parts_v.append(old_tokens.vectors[rows]), parts_s.append(old_tokens.scales[rows]), parts_i.append(old_tokens.ids[rows])
-        counts.append(len(parts_i[-1]))
-    tokens = store.Tokens(
-        np.concatenate(parts_v) if parts_v else np.zeros((0, dim), dtype=np.int8),
-        np.concatenate(parts_s) if parts_s else np.zeros(0, dtype=np.float32),
-        np.concatenate(parts_i).astype(np.int32) if parts_i else np.zeros(0, dtype=np.int32),
-        np.asarray(counts, dtype=np.int32))
+            row = {f: getattr(old_tokens, f)[rows] for f in parts}
+        for f in parts:
+            parts[f].append(row[f])
+        counts.append(len(row["ids"]))
+    def joined(f: str) -> np.ndarray:
+        if parts[f]:
+            return np.concatenate(parts[f]).astype(store.TOKEN_TYPES[f])
+        return np.zeros((0, dim) if f == "vectors" else 0, dtype=store.TOKEN_TYPES[f])
+
+    tokens = store.Tokens(**{f: joined(f) for f in parts}, counts=np.asarray(counts, dtype=np.int32))
     return vectors, tokens, len(todo)
 
 

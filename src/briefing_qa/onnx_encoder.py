@@ -211,7 +211,8 @@ class OnnxEmbedder:
             vec = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
             vec /= np.clip(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12, None)
             out += [(vec[k].astype("float32"), content_tokens(feeds["input_ids"][k], hidden[k], feeds["attention_mask"][k],
-                                                              self.token_mask)) for k in range(len(enc))]
+                                                              self.token_mask, np.array([o[0] for o in enc[k].offsets])))
+                    for k in range(len(enc))]
         return out
 
     def token_count(self, text: str) -> int:

@@ -109,7 +109,7 @@ class Retriever:
         self.sentences = ranking.SentenceTable.of(stored.sentences, len(self.chunks))
         self.tokens = (TokenTable.of(stored.tokens, len(self.chunks))
                        if self.options.late_weight > 0 and hasattr(embedder, "embed_tokens") else None)
-        self.highlighter = Highlighter(self.chunks, self.vocabulary, self.sentences)
+        self.highlighter = Highlighter(self.chunks, self.vocabulary, self.sentences, self.tokens)
         self._shingles = Shingles(self.chunks)
         self.synonyms = Synonyms.load() if self.options.synonyms > 0 else None
         self.model = features.Model.load() if self.options.learned else None

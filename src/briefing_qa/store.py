@@ -10,8 +10,9 @@
         sentences.npy/.json   each sentence's vector, its chunk and content hash
         tokens.npy            each chunk's content word pieces' vectors (int8),
         token_scales.npy        their scales, token ids and count per chunk
-        token_ids.npy           (tokens.py)
+        token_ids.npy           (tokens.py), and where each starts in its chunk
         token_counts.npy
+        token_starts.npy
         lexical/              tantivy BM25 index
 
 A build is written to a temporary folder, then renamed, then CURRENT is
@@ -121,10 +122,12 @@ class Tokens:
     scales: np.ndarray  # float32, one a row
     ids: np.ndarray  # int32, one a row
     counts: np.ndarray  # int32, one a chunk
+    starts: np.ndarray  # int32, one a row: where the piece starts in the chunk's embedded text
 
 
-TOKEN_FILES = {"vectors": "tokens.npy", "scales": "token_scales.npy", "ids": "token_ids.npy", "counts": "token_counts.npy"}
-TOKEN_TYPES = {"vectors": np.int8, "scales": np.float32, "ids": np.int32, "counts": np.int32}
+TOKEN_FILES = {"vectors": "tokens.npy", "scales": "token_scales.npy", "ids": "token_ids.npy", "counts": "token_counts.npy",
+               "starts": "token_starts.npy"}
+TOKEN_TYPES = {"vectors": np.int8, "scales": np.float32, "ids": np.int32, "counts": np.int32, "starts": np.int32}
 
 
 def write_version(root: Path, manifest: dict, documents: list[Document], chunks: list[Chunk],
@@ -291,6 +294,7 @@ def _read_tokens(folder: Path, n_chunks: int, dimension: int) -> Tokens | None:
     t = Tokens(**arrays)
     n = len(t.vectors)
     if (t.vectors.ndim != 2 or (n and t.vectors.shape[1] != dimension) or len(t.scales) != n or len(t.ids) != n
+            or len(t.starts) != n
             or len(t.counts) != n_chunks or int(t.counts.sum()) != n
             or any(getattr(t, f).dtype != TOKEN_TYPES[f] for f in TOKEN_FILES)):
         raise IndexUnavailable(f"the token vectors at {folder} do not match its chunks; rebuild with `briefing-qa ingest`")

@@ -31,6 +31,7 @@ class TokenVectors:
 
     ids: np.ndarray  # int32
     vectors: np.ndarray  # float32, one row a piece
+    starts: np.ndarray | None = None  # int32: where each piece starts in the text (highlights)
 
 
 def content_mask(vocab: dict[str, int]) -> np.ndarray:
@@ -42,14 +43,17 @@ def content_mask(vocab: dict[str, int]) -> np.ndarray:
     return mask
 
 
-def content_tokens(ids: np.ndarray, hidden: np.ndarray, attention: np.ndarray, mask: np.ndarray) -> TokenVectors:
+def content_tokens(ids: np.ndarray, hidden: np.ndarray, attention: np.ndarray, mask: np.ndarray,
+                   starts: np.ndarray | None = None) -> TokenVectors:
     """The rows of one text's last hidden state that are content pieces
-    (within its attention mask), normalised."""
+    (within its attention mask), normalised; `starts`: each token's start
+    offset in the text, kept for the same rows."""
     ids = np.asarray(ids, dtype=np.int64)
     keep = np.asarray(attention, dtype=bool) & mask[np.clip(ids, 0, len(mask) - 1)]
     vecs = np.asarray(hidden, dtype="float32")[keep]
     vecs = vecs / np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
-    return TokenVectors(ids[keep].astype(np.int32), vecs.astype("float32"))
+    kept = np.asarray(starts, dtype=np.int64)[: len(ids)][keep[: len(starts)]].astype(np.int32) if starts is not None else None
+    return TokenVectors(ids[keep].astype(np.int32), vecs.astype("float32"), kept)
 
 
 def quantise(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -70,6 +74,7 @@ class TokenTable:
     vectors: np.ndarray  # float32
     first: np.ndarray  # len(chunks) + 1
     idf: np.ndarray  # by token id; unseen ids get the highest
+    starts: np.ndarray  # int32: each row's offset in its chunk's embedded text (context prefix + text)
 
     @classmethod
     def of(cls, stored, n_chunks: int) -> TokenTable | None:
@@ -81,7 +86,7 @@ class TokenTable:
         df = np.zeros(int(stored.ids.max(initial=0)) + 1, dtype=np.int64)
         for i in range(n_chunks):
             df[np.unique(stored.ids[first[i] : first[i + 1]])] += 1
-        return cls(vectors, first, np.log1p(n_chunks / (df + 1.0)))
+        return cls(vectors, first, np.log1p(n_chunks / (df + 1.0)), stored.starts)
 
     def weights(self, ids: np.ndarray) -> np.ndarray:
         ids = np.asarray(ids, dtype=np.int64)
@@ -112,4 +117,24 @@ def maxsim(table: TokenTable, idx: list[int], query: TokenVectors) -> np.ndarray
         if b > a and has.any():
             best = np.maximum.reduceat(table.vectors[a:b] @ qt, starts[has], axis=0)
             out[pos[has]] = best @ w
+    return out
+
+
+def sentence_scores(table: TokenTable, chunk: int, offset: int, spans: list[tuple[int, int]],
+                    query: TokenVectors) -> np.ndarray:
+    """MaxSim of the question against each span (offsets in the chunk's
+    embedded text, shifted by `offset`), counting only the chunk's pieces
+    that start inside it: which sentence holds the question's words."""
+    out = np.zeros(len(spans))
+    a, b = int(table.first[chunk]), int(table.first[chunk + 1])
+    if b <= a or not len(query.ids):
+        return out
+    sims = np.clip(table.vectors[a:b] @ query.vectors.T, 0.0, None)
+    w = table.weights(query.ids)
+    w = w / w.sum()
+    pos = table.starts[a:b].astype(np.int64) + offset
+    for k, (s, e) in enumerate(spans):
+        inside = (pos >= s) & (pos < e)
+        if inside.any():
+            out[k] = float(sims[inside].max(axis=0) @ w)
     return out

@@ -100,7 +100,8 @@ def test_highlights_mark_the_sentence_nearest_in_meaning_and_the_one_sharing_mos
     """The sentence most like the question by the real model (re-embedded
     here, not read from the index) is always marked, so a paraphrase that
     shares no word with the answer is still marked where it stands; at most
-    one more is marked (the one holding most of the question's words)."""
+    two more are marked (the ones whose word pieces and whose words best meet
+    the question's)."""
     import numpy as np
 
     from briefing_qa.analysis import fold_quote as squash
@@ -117,9 +118,9 @@ def test_highlights_mark_the_sentence_nearest_in_meaning_and_the_one_sharing_mos
         sims = np.asarray(retriever.embedder.embed([t for _, _, t in spans])) @ qv
         best = spans[int(np.argmax(sims))]
         assert (best[0], best[1]) in p.highlights, (p.quote[:80], p.highlights)
-        # At most one more pick, and the sentence after a picked lead-in ending with ":".
+        # At most two more picks, and the sentence after a picked lead-in ending with ":".
         leads = sum(p.quote[:e].rstrip().endswith(":") for _, e in p.highlights[:-1])
-        assert 1 <= len(p.highlights) - leads <= 2
+        assert 1 <= len(p.highlights) - leads <= 3
     # Children missing education's 20-school-day rule, worded nothing like the
     # question. It stood first before late interaction (tokens.py); now it is
     # 6th: "weeks" and "off" match a KCSIE passage on supervision word for word

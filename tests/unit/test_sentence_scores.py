@@ -79,3 +79,33 @@ def test_a_marked_lead_in_ending_with_a_colon_brings_what_follows(retriever):
                 after = next(sp for sp in spans if sp[0] >= e)
                 assert after in p.highlights
     assert leads >= 1
+
+
+def test_the_sentence_whose_word_pieces_best_meet_the_question_is_marked(retriever):
+    """Worked out here from the stored rows and their start offsets: the
+    sentence with the best idf-weighted MaxSim of the question's pieces."""
+    from briefing_qa.structure import sentence_spans
+
+    question = "What did reviews find about poverty and neglect of teenagers?"
+    r = retriever
+    q = r.analyse(question)
+    t = r.tokens
+    w = t.weights(q.tokens.ids) / t.weights(q.tokens.ids).sum()
+    res = r.ask(question, top_k=5)
+    assert res.passages and t is not None
+    for p in res.passages:
+        start, end = p.source_offsets
+        spans = sentence_spans(p.quote)
+        best = np.full((len(spans), len(q.tokens.ids)), 0.0)
+        for i, c in enumerate(r.chunks):
+            if c.document_id != p.citation.document_id or not (start <= c.start and c.end <= end):
+                continue
+            shift = c.start - start - (len(c.context) - len(c.text))
+            for row in range(t.first[i], t.first[i + 1]):
+                at = int(t.starts[row]) + shift
+                for k, (s, e) in enumerate(spans):
+                    if s <= at < e:
+                        best[k] = np.maximum(best[k], np.clip(t.vectors[row] @ q.tokens.vectors.T, 0, None))
+        scores = best @ w
+        if scores.max() > 0:
+            assert spans[int(np.argmax(scores))] in p.highlights

@@ -34,7 +34,8 @@ def _table(rng, counts, dim=16, vocab=40):
     v = rng.normal(size=(rows, dim)).astype("float32")
     v /= np.linalg.norm(v, axis=1, keepdims=True)
     q, s = quantise(v)
-    stored = store.Tokens(q, s, rng.integers(0, vocab, size=rows).astype(np.int32), np.asarray(counts, dtype=np.int32))
+    starts = np.concatenate([np.arange(n, dtype=np.int32) * 10 for n in counts]) if rows else np.zeros(0, np.int32)
+    stored = store.Tokens(q, s, rng.integers(0, vocab, size=rows).astype(np.int32), np.asarray(counts, dtype=np.int32), starts)
     return stored, TokenTable.of(stored, len(counts))
 
 
@@ -56,10 +57,27 @@ def test_maxsim_equals_the_plain_loop():
     assert not maxsim(table, idx, TokenVectors(np.zeros(0, np.int32), np.zeros((0, 16), np.float32))).any()
 
 
+def test_sentence_scores_count_the_pieces_inside_each_span():
+    from briefing_qa.tokens import sentence_scores
+
+    rng = np.random.default_rng(5)
+    _, table = _table(rng, [2, 6, 3])  # chunk 1's pieces start at 0, 10, ..., 50
+    qv = rng.normal(size=(3, 16)).astype("float32")
+    query = TokenVectors(np.array([1, 2, 3], dtype=np.int32), qv / np.linalg.norm(qv, axis=1, keepdims=True))
+    w = table.weights(query.ids) / table.weights(query.ids).sum()
+    rows = table.vectors[table.first[1] : table.first[2]]
+    spans = [(100, 125), (125, 150), (150, 200)]  # shifted by 100: pieces 0-2, 3-4, 5; none before 100
+    got = sentence_scores(table, 1, 100, spans + [(0, 100)], query)
+    for k, (a, b) in enumerate([(0, 3), (3, 5), (5, 6)]):
+        assert got[k] == pytest.approx(float(np.clip(rows[a:b] @ query.vectors.T, 0, None).max(axis=0) @ w), abs=1e-6)
+    assert got[3] == 0.0
+
+
 def test_idf_counts_chunks_not_rows():
     rng = np.random.default_rng(3)
     stored, _ = _table(rng, [2, 2, 2])
-    stored = store.Tokens(stored.vectors, stored.scales, np.array([5, 5, 5, 6, 7, 7], dtype=np.int32), stored.counts)
+    stored = store.Tokens(stored.vectors, stored.scales, np.array([5, 5, 5, 6, 7, 7], dtype=np.int32), stored.counts,
+                          stored.starts)
     table = TokenTable.of(stored, 3)
     assert table.idf[5] == pytest.approx(np.log1p(3 / 3)) and table.idf[6] == pytest.approx(np.log1p(3 / 2))
 
@@ -76,6 +94,7 @@ def test_token_files_are_written_reused_and_checked(src, settings):
     at = int(t.counts[:k].sum())
     got = t.vectors[at : at + t.counts[k]].astype("float32") * t.scales[at : at + t.counts[k], None]
     assert np.array_equal(t.ids[at : at + t.counts[k]], want.ids) and np.allclose(got, want.vectors, atol=0.02)
+    assert np.array_equal(t.starts[at : at + t.counts[k]], want.starts)  # where each piece starts in the embedded text
     # A changed file: only its chunks are run through the model; every other chunk keeps its rows.
     (src / "notes.md").write_text("# Notes\n\nA looked-after child has a health assessment. Another sentence here.\n")
     report = ingest([src], settings, FakeEmbedder)
