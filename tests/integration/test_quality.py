@@ -35,18 +35,6 @@ def test_abstains_on_general_questions_but_not_on_answerable_ones(retriever):
     assert check.wrongly_abstained == 0 and check.hit_at_5 >= 0.8
 
 
-def test_word_pieces_also_abstain_on_some_near_domain_questions(retriever):
-    """Questions close to the field that the documents do not answer (adult
-    social care, a city's phone number, other nations' law) pass the cosine
-    rule; where none of a candidate's word pieces meets the question's, the
-    answer abstains (retrieval.ABSTAIN_LATE), and no held-out answerable
-    question is abstained on."""
-    near = evaluate(retriever, load_questions(ROOT / "bench" / "neardomain.jsonl"))
-    assert near.oos_abstained >= 3, near.oos_answered
-    held = evaluate(retriever, load_questions(ROOT / "bench" / "heldout.jsonl"))
-    assert held.wrongly_abstained == 0, held.abstained_answerable
-
-
 def test_word_piece_matching_finds_answers_worded_differently(retriever):
     """The blind held-out questions (bench/heldout.jsonl), asked with and
     without the late-interaction list (tokens.py) on the same index: it puts
@@ -129,3 +117,27 @@ def test_highlights_mark_the_sentence_nearest_in_meaning_and_the_one_sharing_mos
     holding = [p for p in res.passages if answer in squash(p.quote)]
     assert holding, [p.quote[:60] for p in res.passages]
     assert any(answer in squash(holding[0].quote[s:e]) for s, e in holding[0].highlights)
+
+
+def test_mistyped_questions_are_still_answered(retriever):
+    """Hurried typing: the held-out questions with two letters swapped in
+    their two longest words ("chlidren", "aanlysis"). At most one is
+    abstained on (h17, "exmaples of forms or tools that let agnecies down",
+    falls under the cosine rule), and most still find the answer in the top 5
+    (0.69 with the defaults; 0.64 clean before late interaction)."""
+    from briefing_qa.evaluate import Question
+
+    def mistype(text: str) -> str:
+        words = text.split()
+        for i in sorted(range(len(words)), key=lambda i: -len(words[i]))[:2]:
+            w = words[i]
+            if len(w) > 4:
+                words[i] = w[0] + w[2] + w[1] + w[3:]
+        return " ".join(words)
+
+    qs = [Question(q.id, mistype(q.question), q.accept, q.section, q.kind) for q in
+          load_questions(ROOT / "bench" / "heldout.jsonl") if q.answerable]
+    assert sum(a.question != b.question for a, b in zip(qs, load_questions(ROOT / "bench" / "heldout.jsonl"))) >= 35
+    r = evaluate(retriever, qs)
+    assert r.wrongly_abstained <= 1, r.abstained_answerable
+    assert r.hit_at_5 >= 0.65, r.missed_at_5

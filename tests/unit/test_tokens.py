@@ -127,12 +127,3 @@ def test_an_index_without_token_files_gets_them_at_the_next_ingest(src, settings
     report = ingest([src], settings, FakeEmbedder)
     assert report.embedded == report.chunks and store.read_index(settings.index, "fake-bow").tokens is not None
 
-
-def test_a_question_is_unanswered_when_no_candidate_meets_its_word_pieces():
-    from briefing_qa.retrieval import ABSTAIN_COSINE, ABSTAIN_LATE, Ranking
-
-    cos = np.zeros(3, dtype="float32")
-    assert not Ranking([], cos, ABSTAIN_COSINE + 0.1, ABSTAIN_LATE + 0.01).unanswered(ABSTAIN_COSINE)
-    assert Ranking([], cos, ABSTAIN_COSINE + 0.1, ABSTAIN_LATE - 0.01).unanswered(ABSTAIN_COSINE)
-    assert Ranking([], cos, ABSTAIN_COSINE - 0.01, ABSTAIN_LATE + 0.1).unanswered(ABSTAIN_COSINE)
-    assert not Ranking([], cos, ABSTAIN_COSINE + 0.1, None).unanswered(ABSTAIN_COSINE)  # an index without word pieces
