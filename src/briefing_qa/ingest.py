@@ -213,6 +213,8 @@ def _chunk_vectors(texts: list[str], hashes: list[str], prev: store.StoredIndex 
     todo = [k for k, h in enumerate(hashes) if h not in known or old_tokens is None]
     emb = model() if todo else None
     with_tokens = emb is None or hasattr(emb, "embed_tokens")
+    if not with_tokens:  # an embedder without word pieces: embed only what is new
+        todo = [k for k, h in enumerate(hashes) if h not in known]
     vectors = np.zeros((len(texts), dim), dtype="float32")
     for k, h in enumerate(hashes):
         if h in known:

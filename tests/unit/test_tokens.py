@@ -127,3 +127,42 @@ def test_an_index_without_token_files_gets_them_at_the_next_ingest(src, settings
     report = ingest([src], settings, FakeEmbedder)
     assert report.embedded == report.chunks and store.read_index(settings.index, "fake-bow").tokens is not None
 
+
+
+class _NoPieces:
+    """An embedder that gives vectors only (no embed_tokens)."""
+
+    def __init__(self) -> None:
+        self.inner = FakeEmbedder()
+        self.name, self.dimension, self.max_tokens = self.inner.name, self.inner.dimension, self.inner.max_tokens
+
+    def embed(self, texts, progress=False):
+        return self.inner.embed(texts, progress)
+
+    def fits(self, text):
+        return self.inner.fits(text)
+
+
+def test_an_embedder_without_word_pieces_embeds_only_new_text(src, settings):
+    ingest([src], settings, _NoPieces)
+    assert store.read_index(settings.index, "fake-bow").tokens is None
+    (src / "notes.md").write_text("# Notes\n\nA looked-after child has a health assessment. Another sentence here.\n")
+    emb = _NoPieces()
+    report = ingest([src], settings, lambda: emb)
+    assert 0 < report.embedded < report.chunks  # not every chunk again for pieces it cannot give
+    assert emb.inner.texts == report.embedded + report.sentences_embedded
+
+
+def test_an_admin_job_keeps_the_word_pieces(src, settings):
+    """The job runner's progress wrapper passes word pieces through, so a
+    version written by an upload still has them (and the next job does not
+    embed every chunk again)."""
+    from briefing_qa.job_runner import _Progress
+
+    steps = []
+    emb = _Progress(FakeEmbedder(), lambda **kw: steps.append(kw))
+    vecs, toks = emb.embed_tokens(["The child's views.", "Kids and teenagers in care"])
+    _, want = FakeEmbedder().embed_tokens(["The child's views.", "Kids and teenagers in care"])
+    assert vecs.shape == (2, 64) and [t.ids.tolist() for t in toks] == [t.ids.tolist() for t in want] and steps
+    first = ingest([src], settings, lambda: _Progress(FakeEmbedder(), lambda **kw: None))
+    assert store.read_index(settings.index, "fake-bow").tokens is not None and first.embedded == first.chunks
