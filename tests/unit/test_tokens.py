@@ -52,7 +52,7 @@ def test_maxsim_equals_the_plain_loop():
     want = []
     for i in idx:
         rows = table.vectors[first[i] : first[i + 1]]
-        want.append(float(((rows @ query.vectors.T).max(axis=0) * w).sum() / w.sum()) if len(rows) else 0.0)
+        want.append(float(((rows @ table.project(query).T).max(axis=0) * w).sum() / w.sum()) if len(rows) else 0.0)
     assert np.allclose(maxsim(table, idx, query), want, atol=1e-6)
     assert not maxsim(table, idx, TokenVectors(np.zeros(0, np.int32), np.zeros((0, 16), np.float32))).any()
 
@@ -69,8 +69,28 @@ def test_sentence_scores_count_the_pieces_inside_each_span():
     spans = [(100, 125), (125, 150), (150, 200)]  # shifted by 100: pieces 0-2, 3-4, 5; none before 100
     got = sentence_scores(table, 1, 100, spans + [(0, 100)], query)
     for k, (a, b) in enumerate([(0, 3), (3, 5), (5, 6)]):
-        assert got[k] == pytest.approx(float(np.clip(rows[a:b] @ query.vectors.T, 0, None).max(axis=0) @ w), abs=1e-6)
+        assert got[k] == pytest.approx(float(np.clip(rows[a:b] @ table.project(query).T, 0, None).max(axis=0) @ w), abs=1e-6)
     assert got[3] == 0.0
+
+
+def test_rows_are_held_on_their_principal_directions():
+    """384-dimensional pieces are held on 128 directions: cosines between
+    pieces change little, and a question's pieces go through the same."""
+    from briefing_qa.tokens import PROJECTED
+
+    rng = np.random.default_rng(11)
+    topics = rng.normal(size=(20, 384))  # pieces cluster, as real ones do
+    v = (topics[rng.integers(0, 20, size=3000)] + 0.3 * rng.normal(size=(3000, 384))).astype("float32")
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    q, sc = quantise(v)
+    stored = store.Tokens(q, sc, np.zeros(3000, np.int32), np.array([3000], np.int32), np.zeros(3000, np.int32))
+    table = TokenTable.of(stored, 1)
+    assert table.vectors.shape == (3000, PROJECTED) and table.vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(table.vectors, axis=1), 1.0, atol=1e-5)
+    pieces = TokenVectors(np.zeros(5, np.int32), v[:5])
+    assert np.allclose(table.project(pieces), table.vectors[:5], atol=0.02)  # the same projection on both sides
+    full, held = v[:200] @ v[200:400].T, table.vectors[:200] @ table.vectors[200:400].T
+    assert np.corrcoef(full.ravel(), held.ravel())[0, 1] > 0.95
 
 
 def test_idf_counts_chunks_not_rows():
