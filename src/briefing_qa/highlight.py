@@ -113,11 +113,14 @@ class Highlighter:
         if run is None:
             return None
         spans = [(s, e) for s, e, _, _ in sentences]
+        pieces = self.tokens.project(query.tokens)
+        w = self.tokens.weights(query.tokens.ids)
+        w = w / w.sum()
         best = np.zeros(len(spans))
         for i in range(run[0], run[1] + 1):
             c = self.chunks[i]
             shift = c.start - draft.start - (len(c.context) - len(c.text))  # embedded text -> quote offsets
-            best = np.maximum(best, sentence_scores(self.tokens, i, shift, spans, query.tokens))
+            best = np.maximum(best, sentence_scores(self.tokens, i, shift, spans, pieces, w))
         k = int(np.argmax(best))
         return spans[k] if best[k] > 0 else None
 

@@ -145,20 +145,25 @@ def maxsim(table: TokenTable, idx: list[int], query: TokenVectors) -> np.ndarray
 
 
 def sentence_scores(table: TokenTable, chunk: int, offset: int, spans: list[tuple[int, int]],
-                    query: TokenVectors) -> np.ndarray:
-    """MaxSim of the question against each span (offsets in the chunk's
-    embedded text, shifted by `offset`), counting only the chunk's pieces
-    that start inside it: which sentence holds the question's words."""
+                    pieces: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """MaxSim of the question (`pieces`: its projected pieces, `weights`:
+    their idf, summing to 1) against each span (offsets in the chunk's
+    embedded text, shifted by `offset`; sorted, not overlapping), counting
+    only the chunk's pieces that start inside it: which sentence holds the
+    question's words."""
     out = np.zeros(len(spans))
     a, b = int(table.first[chunk]), int(table.first[chunk + 1])
-    if b <= a or not len(query.ids):
+    if b <= a or not len(pieces) or not spans:
         return out
-    sims = np.clip(table.vectors[a:b] @ table.project(query).T, 0.0, None)
-    w = table.weights(query.ids)
-    w = w / w.sum()
-    pos = table.starts[a:b].astype(np.int64) + offset
-    for k, (s, e) in enumerate(spans):
-        inside = (pos >= s) & (pos < e)
-        if inside.any():
-            out[k] = float(sims[inside].max(axis=0) @ w)
+    pos = table.starts[a:b].astype(np.int64) + offset  # ascending: pieces in text order
+    lo = np.array([s for s, _ in spans], dtype=np.int64)
+    hi = np.array([e for _, e in spans], dtype=np.int64)
+    k = np.searchsorted(lo, pos, side="right") - 1
+    inside = (k >= 0) & (pos < hi[np.clip(k, 0, None)])
+    if not inside.any():
+        return out
+    rows, which = np.nonzero(inside)[0], k[inside]
+    sims = np.clip(table.vectors[a + rows] @ pieces.T, 0.0, None)
+    cut = np.concatenate([[0], np.nonzero(np.diff(which))[0] + 1])  # each span's rows are contiguous
+    out[which[cut]] = np.maximum.reduceat(sims, cut, axis=0) @ weights
     return out
