@@ -33,7 +33,8 @@ from briefing_qa.settings import default_model  # noqa: E402
 SCIFACT = ROOT.parent / "shared" / "bench" / "scifact"
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 
-STOCK = Options(fusion="rrf", dense_weight=0.5, abbreviations=False, spelling=False, dedupe=False, sentence_dense=0.0)
+STOCK = Options(fusion="rrf", dense_weight=0.5, abbreviations=False, spelling=False, dedupe=False, sentence_dense=0.0,
+                late_weight=0.0)
 # The steps, in the order they were tried; each adds to the one before.
 STEPS = [
     ("core: RRF(dense, BM25)", {}),
@@ -42,6 +43,7 @@ STEPS = [
     ("+ spellings", dict(spelling=True)),
     ("+ near-duplicates folded", dict(dedupe=True)),
     ("+ best-sentence cosine re-rank 0.3", dict(sentence_dense=0.3)),
+    ("+ late interaction (word-piece MaxSim) 0.5", dict(late_weight=0.5)),
 ]
 
 
