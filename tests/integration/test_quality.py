@@ -111,8 +111,9 @@ def test_highlights_mark_the_sentence_nearest_in_meaning_and_the_one_sharing_mos
         assert 1 <= len(p.highlights) - leads <= 3
     # Children missing education's 20-school-day rule, worded nothing like the
     # question. It stood first before late interaction (tokens.py); now it is
-    # 3rd (the service's int8 encoder) to 6th (torch's): "weeks" and "off" match a KCSIE passage on supervision word for word
-    # (docs/evaluation.md records this loss beside the blind questions' gains).
+    # 3rd (the service's int8 encoder) to 6th (torch's): "weeks" and "off"
+    # match a KCSIE passage on supervision word for word (docs/evaluation.md
+    # records this loss beside the blind questions' gains).
     answer = "Where a pupil has been continuously absent from the school for a period of 20 school days or more"
     holding = [p for p in res.passages if answer in squash(p.quote)]
     assert holding, [p.quote[:60] for p in res.passages]
