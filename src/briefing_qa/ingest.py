@@ -19,7 +19,6 @@ from .lexical import build_lexical
 from .records import Chunk, Document
 from .settings import Settings
 from .sources import discover, document_id, load_catalog, read_document, sha256_file
-from .tokens import quantise
 
 log = logging.getLogger("briefing_qa.ingest")
 
@@ -204,52 +203,30 @@ def _chunk_vectors(texts: list[str], hashes: list[str], prev: store.StoredIndex 
                    model: Callable[[], Embedder], progress: bool) -> tuple[np.ndarray, store.Tokens | None, int]:
     """Each chunk's vector and its word pieces' vectors (tokens.py), reused
     by content hash where an earlier version has them, else embedded in one
-    run of the model. No token vectors when the embedder cannot give them.
-    Returns the vectors, the tokens and how many chunks were embedded."""
-    old_tokens = prev.tokens if prev else None
+    run of the model; an earlier version without pieces has every chunk run
+    again. No pieces when the embedder cannot give them (then only new text
+    is embedded). Returns the vectors, the pieces and how many chunks were
+    embedded."""
+    old = prev.tokens if prev else None
     known = {h: i for i, h in enumerate(prev.hashes)} if prev else {}
-    old_first = np.concatenate([[0], np.cumsum(old_tokens.counts, dtype=np.int64)]) if old_tokens is not None else None
-    old_vectors = prev.vector_array() if prev else None
-    todo = [k for k, h in enumerate(hashes) if h not in known or old_tokens is None]
-    emb = model() if todo else None
-    with_tokens = emb is None or hasattr(emb, "embed_tokens")
-    if not with_tokens:  # an embedder without word pieces: embed only what is new
-        todo = [k for k, h in enumerate(hashes) if h not in known]
-    vectors = np.zeros((len(texts), dim), dtype="float32")
-    for k, h in enumerate(hashes):
-        if h in known:
-            vectors[k] = old_vectors[known[h]]
-    new_tokens = {}
-    if todo:
-        if with_tokens:
-            got, toks = emb.embed_tokens([texts[k] for k in todo], progress=progress)
-            new_tokens = dict(zip(todo, toks))
-        else:
-            got = emb.embed([texts[k] for k in todo], progress=progress)
-        vectors[todo] = got
-    if not with_tokens:
-        return vectors, None, len(todo)
-    parts: dict[str, list] = {"vectors": [], "scales": [], "ids": [], "starts": []}
-    counts = []
-    for k, h in enumerate(hashes):
-        if k in new_tokens:
-            t = new_tokens[k]
-            q, sc = quantise(t.vectors)
-            row = {"vectors": q, "scales": sc, "ids": t.ids,
-                   "starts": t.starts if t.starts is not None else np.full(len(t.ids), -1, dtype=np.int32)}
-        else:
-            rows = slice(int(old_first[known[h]]), int(old_first[known[h] + 1]))
-            row = {f: getattr(old_tokens, f)[rows] for f in parts}
-        for f in parts:
-            parts[f].append(row[f])
-        counts.append(len(row["ids"]))
-    def joined(f: str) -> np.ndarray:
-        if parts[f]:
-            return np.concatenate(parts[f]).astype(store.TOKEN_TYPES[f])
-        return np.zeros((0, dim) if f == "vectors" else 0, dtype=store.TOKEN_TYPES[f])
-
-    tokens = store.Tokens(**{f: joined(f) for f in parts}, counts=np.asarray(counts, dtype=np.int32))
-    return vectors, tokens, len(todo)
+    emb = model() if old is None or any(h not in known for h in hashes) else None
+    if emb is not None and not hasattr(emb, "embed_tokens"):
+        vectors, embedded = _reuse_or_embed(texts, hashes, prev.hashes if prev else [],
+                                            prev.vector_array() if prev else None, dim, lambda: emb, progress)
+        return vectors, None, embedded
+    fresh = [k for k, h in enumerate(hashes) if h not in known or old is None]
+    vectors, new = np.zeros((len(texts), dim), dtype="float32"), {}
+    if fresh:
+        vectors[fresh], pieces = emb.embed_tokens([texts[k] for k in fresh], progress=progress)
+        new = dict(zip(fresh, pieces))
+    first = old.first if old is not None else None
+    if len(fresh) < len(texts):
+        old_vectors = prev.vector_array()
+        for k, h in enumerate(hashes):
+            if k not in new:
+                vectors[k] = old_vectors[known[h]]
+    parts = [store.Tokens.of_pieces(new[k]) if k in new else old.chunk(known[h], first) for k, h in enumerate(hashes)]
+    return vectors, store.Tokens.concat(parts, dim), len(fresh)
 
 
 def _reuse_or_embed(texts: list[str], hashes: list[str], known_hashes: list[str], known_vectors: np.ndarray | None,

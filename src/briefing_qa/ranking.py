@@ -88,16 +88,22 @@ def best_sentence_cosines(table: SentenceTable, chunk_vectors: np.ndarray, idx: 
     sentence vector), from one product over the rows of all their sentences
     rather than a product per chunk."""
     idx_a = np.asarray(idx, dtype=np.int64)
-    starts, ends = table.first[idx_a], table.first[idx_a + 1]
-    lens = ends - starts
     out = chunk_vectors[idx_a] @ qv
-    has = lens > 0
+    rows, offsets, has = grouped_rows(table.first, idx_a)
     if has.any():
-        offsets = np.cumsum(lens) - lens  # where each chunk's rows begin in `rows`
-        rows = np.repeat(starts - offsets, lens) + np.arange(int(lens.sum()))
-        sims = table.vectors[rows] @ qv
-        out[has] = np.maximum.reduceat(sims, offsets[has])
+        out[has] = np.maximum.reduceat(table.vectors[rows] @ qv, offsets[has])
     return out
+
+
+def grouped_rows(first: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of chunks `idx` (chunk i's rows are first[i]:first[i + 1]),
+    one group after another; where each group begins among them; and which
+    chunks have any. Made for np.maximum.reduceat(..., offsets[has])."""
+    starts, ends = first[idx], first[idx + 1]
+    lens = ends - starts
+    offsets = np.cumsum(lens) - lens
+    rows = np.repeat(starts - offsets, lens) + np.arange(int(lens.sum()))
+    return rows, offsets, lens > 0
 
 
 def rerank(order: list[tuple[int, float]], features: list[tuple[float, np.ndarray]], depth: int) -> list[tuple[int, float]]:

@@ -33,6 +33,7 @@ import numpy as np
 
 from .errors import IndexIncompatible, IndexUnavailable
 from .records import Block, Chunk, Document, Section
+from .tokens import TokenVectors, quantise
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
@@ -123,6 +124,34 @@ class Tokens:
     ids: np.ndarray  # int32, one a row
     counts: np.ndarray  # int32, one a chunk
     starts: np.ndarray  # int32, one a row: where the piece starts in the chunk's embedded text
+
+    @property
+    def first(self) -> np.ndarray:
+        """Where each chunk's rows begin (len(counts) + 1 entries)."""
+        return np.concatenate([[0], np.cumsum(self.counts, dtype=np.int64)])
+
+    def chunk(self, i: int, first: np.ndarray | None = None) -> Tokens:
+        """Chunk i's rows alone (`first`: self.first, when asked for many)."""
+        f = self.first if first is None else first
+        rows = slice(int(f[i]), int(f[i + 1]))
+        return Tokens(self.vectors[rows], self.scales[rows], self.ids[rows], self.counts[i : i + 1], self.starts[rows])
+
+    @classmethod
+    def of_pieces(cls, pieces: TokenVectors) -> Tokens:
+        """One chunk's pieces as the files keep them (int8 with scales)."""
+        q, scales = quantise(pieces.vectors)
+        starts = pieces.starts if pieces.starts is not None else np.full(len(pieces.ids), -1, dtype=np.int32)
+        return cls(q, scales, pieces.ids, np.array([len(pieces.ids)], dtype=np.int32), starts)
+
+    @classmethod
+    def concat(cls, parts: list[Tokens], dim: int) -> Tokens:
+        """Chunks' rows one after another, in the order given."""
+        def joined(f: str) -> np.ndarray:
+            if parts:
+                return np.concatenate([getattr(t, f) for t in parts]).astype(TOKEN_TYPES[f])
+            return np.zeros((0, dim) if f == "vectors" else 0, dtype=TOKEN_TYPES[f])
+
+        return cls(**{f: joined(f) for f in TOKEN_FILES})
 
 
 TOKEN_FILES = {"vectors": "tokens.npy", "scales": "token_scales.npy", "ids": "token_ids.npy", "counts": "token_counts.npy",

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .analysis import STOP
+from .ranking import grouped_rows
 
 _WORD_PIECE = re.compile(r"^(##)?[^\W_]+$")
 PROJECTED = 128  # principal directions kept in memory
@@ -89,7 +90,7 @@ class TokenTable:
             return None
         full = stored.vectors.astype("float32") * stored.scales[:, None]
         mean, basis = _principal(full, PROJECTED)
-        first = np.concatenate([[0], np.cumsum(stored.counts, dtype=np.int64)])
+        first = stored.first
         df = np.zeros(int(stored.ids.max(initial=0)) + 1, dtype=np.int64)
         for i in range(n_chunks):
             df[np.unique(stored.ids[first[i] : first[i + 1]])] += 1
@@ -129,14 +130,9 @@ def maxsim(table: TokenTable, idx: list[int], query: TokenVectors) -> np.ndarray
     out = np.zeros(len(idx), dtype="float64")
     if not len(query.ids) or not len(idx):
         return out
-    idx_a = np.asarray(idx, dtype=np.int64)
-    starts, ends = table.first[idx_a], table.first[idx_a + 1]
-    lens = ends - starts
-    has = lens > 0
+    rows, offsets, has = grouped_rows(table.first, np.asarray(idx, dtype=np.int64))
     if not has.any():
         return out
-    offsets = np.cumsum(lens) - lens  # where each chunk's rows begin in `rows`
-    rows = np.repeat(starts - offsets, lens) + np.arange(int(lens.sum()))
     sims = table.vectors[rows] @ table.project(query).T  # rows x pieces
     best = np.maximum.reduceat(sims, offsets[has], axis=0)
     w = table.weights(query.ids)
