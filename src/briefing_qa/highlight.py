@@ -107,15 +107,13 @@ class Highlighter:
     def _best_pieces(self, draft: PassageDraft, quote: str, query: Query, sentences: list) -> tuple[int, int] | None:
         """The passage's sentence whose word pieces best meet the question's
         (offsets within the quote); None without word pieces."""
-        if self.tokens is None or query.tokens is None or not len(query.tokens.ids):
+        if self.tokens is None or query.pieces is None or not len(query.pieces.weights):
             return None
         run = chunk_run(draft, self.chunks)
         if run is None:
             return None
         spans = [(s, e) for s, e, _, _ in sentences]
-        pieces = self.tokens.project(query.tokens)
-        w = self.tokens.weights(query.tokens.ids)
-        w = w / w.sum()
+        pieces, w = query.pieces.vectors, query.pieces.weights
         best = np.zeros(len(spans))
         for i in range(run[0], run[1] + 1):
             c = self.chunks[i]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import analysis
-from .tokens import TokenVectors
+from .tokens import QueryPieces, TokenVectors
 from .vocabulary import Synonyms, Vocabulary
 
 
@@ -28,6 +28,9 @@ class Query:
     # Its content word pieces' vectors (tokens.py), with the earlier
     # question's for a follow-up; None without them.
     tokens: TokenVectors | None = field(default=None, compare=False, repr=False)
+    # The same pieces as an index's TokenTable holds its rows (projected,
+    # idf-weighted): set by Retriever.analyse, read by MaxSim and highlights.
+    pieces: QueryPieces | None = field(default=None, compare=False, repr=False)
 
     @property
     def lexical_terms(self) -> tuple[str, ...]:

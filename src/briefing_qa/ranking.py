@@ -91,7 +91,7 @@ def best_sentence_cosines(table: SentenceTable, chunk_vectors: np.ndarray, idx: 
     out = chunk_vectors[idx_a] @ qv
     rows, offsets, has = grouped_rows(table.first, idx_a)
     if has.any():
-        out[has] = np.maximum.reduceat(table.vectors[rows] @ qv, offsets[has])
+        out[has] = np.maximum.reduceat(np.take(table.vectors, rows, axis=0) @ qv, offsets[has])
     return out
 
 

@@ -115,9 +115,12 @@ class Retriever:
 
     def analyse(self, text: str, with_vector: bool = True, context: tuple[str, ...] | list[str] = ()) -> Query:
         o = self.options
-        return analyse(text, self.vocabulary, self.embedder.embed if with_vector else None,
-                       abbreviations=o.abbreviations, spelling=o.spelling, context=context, synonyms=self.synonyms,
-                       embed_tokens=self.embedder.embed_tokens if with_vector and self.tokens is not None else None)
+        query = analyse(text, self.vocabulary, self.embedder.embed if with_vector else None,
+                        abbreviations=o.abbreviations, spelling=o.spelling, context=context, synonyms=self.synonyms,
+                        embed_tokens=self.embedder.embed_tokens if with_vector and self.tokens is not None else None)
+        if self.tokens is not None and query.tokens is not None:
+            query = replace(query, pieces=self.tokens.prepare(query.tokens))
+        return query
 
     # -- ranking -----------------------------------------------------------
     def rank(self, question: str | Query, document_ids: list[str] | None = None) -> list[tuple[int, float]]:
@@ -135,9 +138,9 @@ class Retriever:
         lex = self.lexical.search(query.lexical_terms, CANDIDATES, boosts=o.boosts, document_ids=document_ids,
                                   also=query.synonyms, also_weight=o.synonyms)
         late: list[tuple[int, float]] = []
-        if self.tokens is not None and query.tokens is not None:
+        if self.tokens is not None and query.pieces is not None:
             pool = list(dict.fromkeys(dense + [i for i, _ in lex]))
-            scores = maxsim(self.tokens, pool, query.tokens)
+            scores = maxsim(self.tokens, pool, query.pieces)
             late = [(pool[k], float(scores[k])) for k in np.argsort(-scores, kind="stable")[:CANDIDATES]]
         fused = (ranking.fuse_convex(cos, dense, lex, o.dense_weight, late, o.late_weight) if o.fusion == "convex"
                  else ranking.fuse_rrf(dense, lex, o.dense_weight, o.rrf_k))

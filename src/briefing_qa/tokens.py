@@ -105,6 +105,22 @@ class TokenTable:
         """The question's pieces as the rows are held (pieces x PROJECTED)."""
         return _project(np.asarray(query.vectors, dtype="float32"), self.mean, self.basis)
 
+    def prepare(self, query: TokenVectors) -> QueryPieces:
+        """The question's pieces projected and weighted once, for MaxSim and
+        every passage's highlights alike (once a passage cost 0.15 ms each)."""
+        if not len(query.ids):
+            return QueryPieces(np.zeros((0, self.vectors.shape[1]), dtype="float32"), np.zeros(0))
+        w = self.weights(query.ids)
+        return QueryPieces(self.project(query), w / w.sum())
+
+
+@dataclass(frozen=True)
+class QueryPieces:
+    """A question's content pieces as a TokenTable holds its rows."""
+
+    vectors: np.ndarray  # float32, pieces x PROJECTED
+    weights: np.ndarray  # each piece's idf, summing to 1
+
 
 def _principal(rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The rows' mean and top-k principal directions (all of them, unrotated,
@@ -123,20 +139,20 @@ def _project(rows: np.ndarray, mean: np.ndarray, basis: np.ndarray) -> np.ndarra
     return (out / np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)).astype("float32")
 
 
-def maxsim(table: TokenTable, idx: list[int], query: TokenVectors) -> np.ndarray:
+def maxsim(table: TokenTable, idx: list[int], query: QueryPieces) -> np.ndarray:
     """Each chunk's idf-weighted mean, over the question's pieces, of the best
     cosine with one of the chunk's pieces (0 for a chunk with none, or a
     question with none): one product over the rows of all the chunks."""
     out = np.zeros(len(idx), dtype="float64")
-    if not len(query.ids) or not len(idx):
+    if not len(query.weights) or not len(idx):
         return out
     rows, offsets, has = grouped_rows(table.first, np.asarray(idx, dtype=np.int64))
     if not has.any():
         return out
-    sims = table.vectors[rows] @ table.project(query).T  # rows x pieces
+    # np.take copies the ~12,000 rows a question gathers faster than indexing.
+    sims = np.take(table.vectors, rows, axis=0) @ query.vectors.T  # rows x pieces
     best = np.maximum.reduceat(sims, offsets[has], axis=0)
-    w = table.weights(query.ids)
-    out[has] = best @ (w / w.sum())
+    out[has] = best @ query.weights
     return out
 
 

@@ -53,8 +53,11 @@ def test_maxsim_equals_the_plain_loop():
     for i in idx:
         rows = table.vectors[first[i] : first[i + 1]]
         want.append(float(((rows @ table.project(query).T).max(axis=0) * w).sum() / w.sum()) if len(rows) else 0.0)
-    assert np.allclose(maxsim(table, idx, query), want, atol=1e-6)
-    assert not maxsim(table, idx, TokenVectors(np.zeros(0, np.int32), np.zeros((0, 16), np.float32))).any()
+    assert np.allclose(maxsim(table, idx, table.prepare(query)), want, atol=1e-6)
+    none = table.prepare(TokenVectors(np.zeros(0, np.int32), np.zeros((0, 16), np.float32)))
+    assert not maxsim(table, idx, none).any()
+    prepared = table.prepare(query)  # what the highlighter reads too: projected once, weights summing to 1
+    assert np.allclose(prepared.vectors, table.project(query)) and prepared.weights.sum() == pytest.approx(1.0)
 
 
 def test_sentence_scores_count_the_pieces_inside_each_span():
