@@ -28,7 +28,7 @@ FOLD_MAP: dict[str, str] = json.loads((Path(__file__).parent / "data" / "fold.js
 # "don't"), found in the folded text.
 WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 # "an exact phrase" in straight or curly double quotes.
-_PHRASE = re.compile(r'"([^"]+)"|“([^”]+)”')
+PHRASE = re.compile(r'"([^"]+)"|“([^”]+)”')
 
 STOP = frozenset(
     ["a", "an", "and", "are", "as", "at", "be", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has",
@@ -136,11 +136,11 @@ def index_tokens(text: str) -> str:
 
 def phrases(text: str) -> list[str]:
     """The exact phrases ("in double quotes") of a query."""
-    return [p for m in _PHRASE.finditer(text) for p in m.groups() if p and p.strip()]
+    return [p for m in PHRASE.finditer(text) for p in m.groups() if p and p.strip()]
 
 
 def without_phrases(text: str) -> str:
-    return _PHRASE.sub(" ", text)
+    return PHRASE.sub(" ", text)
 
 
 def is_shouting(text: str) -> bool:

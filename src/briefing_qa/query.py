@@ -31,6 +31,7 @@ class Query:
     # The same pieces as an index's TokenTable holds its rows (projected,
     # idf-weighted): set by Retriever.analyse, read by MaxSim and highlights.
     pieces: QueryPieces | None = field(default=None, compare=False, repr=False)
+    corrections: tuple[tuple[str, str], ...] = ()  # (as typed, read as): mistyped words put right (Vocabulary.correction)
 
     @property
     def lexical_terms(self) -> tuple[str, ...]:
@@ -64,16 +65,19 @@ def refers_back(text: str) -> bool:
 
 def analyse(text: str, vocabulary: Vocabulary | None = None, embed=None, abbreviations: bool = True,
             spelling: bool = True, context: tuple[str, ...] | list[str] = (), synonyms: Synonyms | None = None,
-            embed_tokens=None) -> Query:
+            embed_tokens=None, typos: bool = False) -> Query:
     """`embed`: a function from a list of texts to their vectors, or None
     (lexical search needs no vector); `embed_tokens`, when given, is used
     instead and also gives the word pieces (Embedder.embed_tokens).
     `context`: earlier questions of the same conversation, oldest first; a
-    follow-up borrows the last one's words and, weighted, its meaning."""
-    normal = _normal(text)
+    follow-up borrows the last one's words and, weighted, its meaning.
+    `typos`: read mistyped words as the corpus word one edit away, in the
+    question and the earlier ones, before anything else sees them."""
+    fix = (lambda t: vocabulary.corrected(t)) if typos and vocabulary is not None else (lambda t: (t, ()))
+    normal, corrections = fix(_normal(text))
     quoted = analysis.phrases(normal)
     raw = tuple(c for c in context if c and c.strip())
-    earlier = tuple(_normal(c) for c in raw)
+    earlier = tuple(fix(_normal(c))[0] for c in raw)
     follows = bool(earlier) and refers_back(normal)
     extra: list[str] = []
     if vocabulary is not None:
@@ -110,6 +114,7 @@ def analyse(text: str, vocabulary: Vocabulary | None = None, embed=None, abbrevi
         context=raw[-1:] if follows else (),
         synonyms=tuple(synonyms.expand(stems)) if synonyms is not None else (),
         tokens=tokens,
+        corrections=corrections,
     )
 
 

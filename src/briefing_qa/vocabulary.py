@@ -1,14 +1,18 @@
 """What the corpus says about words: its vocabulary, the inverse document
-frequency of each stem, and the short forms it defines ("child sexual
-exploitation (CSE)"). Built once per index version; the query analysis uses
-it for expansions and the highlighter for weights."""
+frequency of each stem, the short forms it defines ("child sexual
+exploitation (CSE)") and the words a mistyped one most likely meant. Built
+once per index version; the query analysis uses it for expansions and
+corrections, the highlighter for weights."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
-from dataclasses import dataclass
+import string
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import analysis
@@ -61,6 +65,34 @@ def mine_abbreviations(texts) -> dict[str, str]:
     return {a: max(forms, key=lambda f: (forms[f], -len(f))) for a, forms in found.items()}
 
 
+# A word general English uses at least this often (wordfreq's Zipf scale:
+# about once in 10 million words) is never taken for a typo, though the
+# corpus may not use it: "groping" is not read as "growing", nor "helper" as
+# "helped". Mistypings score 0 ("chlidren", "negelct").
+ENGLISH_ZIPF = 2.0
+
+
+@functools.lru_cache(maxsize=50_000)
+def is_english(word: str) -> bool:
+    try:
+        from wordfreq import zipf_frequency
+    except ImportError:  # pragma: no cover - a dependency; without it nothing counts as a typo
+        return True
+    return zipf_frequency(word, "en") >= ENGLISH_ZIPF
+
+
+def one_edit(word: str) -> set[str]:
+    """Every string one letter away: dropped, added, changed, or two
+    neighbours swapped (Damerau-Levenshtein distance 1)."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {a + b[1:] for a, b in splits if b}
+    out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    out |= {a + c + b[1:] for a, b in splits if b for c in string.ascii_lowercase}
+    out |= {a + c + b for a, b in splits for c in string.ascii_lowercase}
+    out.discard(word)
+    return out
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     words: frozenset[str]  # every word of the chunks, lower case
@@ -68,20 +100,54 @@ class Vocabulary:
     default_idf: float  # for a stem the corpus never uses
     abbreviations: dict[str, str]  # "CSE" -> "child sexual exploitation"
     long_forms: dict[str, str]  # "child sexual exploitation" -> "CSE"
+    counts: dict[str, int] = field(default_factory=dict)  # word (lower case) -> times the chunks use it
 
     @classmethod
     def build(cls, chunk_texts: list[str], document_texts, abbreviations: bool = True) -> Vocabulary:
         df: dict[str, int] = {}
-        vocab: set[str] = set()
+        counts: Counter[str] = Counter()
         for text in chunk_texts:
             ws = analysis.words(text)
-            vocab.update(w.lower() for w in ws)
+            counts.update(w.lower() for w in ws)
             for t in {analysis.stem(w) for w in ws if not analysis.is_stop(w)}:
                 df[t] = df.get(t, 0) + 1
         n = max(1, len(chunk_texts))
         abbr = mine_abbreviations(document_texts) if abbreviations else {}
-        return cls(frozenset(vocab), {t: math.log(1 + n / f) for t, f in df.items()}, math.log(1 + n),
-                   abbr, {v: k for k, v in abbr.items()})
+        return cls(frozenset(counts), {t: math.log(1 + n / f) for t, f in df.items()}, math.log(1 + n),
+                   abbr, {v: k for k, v in abbr.items()}, dict(counts))
+
+    def correction(self, word: str) -> str | None:
+        """The corpus word a mistyped `word` most likely meant: one edit away
+        ("chlidren" -> "children"), the one the corpus uses most. None for a
+        word the corpus uses (or its stem), a word of general English, a
+        stop word, a word under four letters or one with digits or marks."""
+        w = word.lower()
+        if (len(w) < 4 or not w.isascii() or not w.isalpha() or any(c.isupper() for c in word[1:])
+                or w in self.counts or analysis.is_stop(w) or analysis.stem(w) in self.idf or is_english(w)):
+            return None  # capitals inside a word: a name or code ("aPKCz", "DfE"), not a typo
+        found = [c for c in one_edit(w) if c in self.counts]
+        if not found:
+            return None
+        # Two letters swapped keeps every letter typed: the likelier slip
+        # ("casues" is "causes" rather than the commoner "cases").
+        letters = sorted(w)
+        best = max(found, key=lambda c: (sorted(c) == letters, self.counts[c], c))
+        return best.capitalize() if word[:1].isupper() else best
+
+    def corrected(self, text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """`text` with its mistyped words put right, and (as typed, read as)
+        for each; words inside "quoted phrases" are left as typed."""
+        quoted = [m.span() for m in analysis.PHRASE.finditer(text)]
+        out, fixes = text, []
+        spans = analysis.word_spans(text)
+        for k, (s, e, w) in reversed(list(enumerate(spans))):
+            if any(a <= s < b for a, b in quoted) or (k > 0 and w[:1].isupper()):
+                continue  # quoted, or a capital inside a sentence: a name ("Ketel", "Encompass")
+            c = self.correction(w)
+            if c:
+                out = out[:s] + c + out[e:]
+                fixes.append((w, c))
+        return out, tuple(reversed(fixes))
 
     def weight(self, stem: str) -> float:
         return self.idf.get(stem, self.default_idf)
