@@ -88,11 +88,19 @@ class PassageOut(BaseModel):
     also_in: list[CitationOut] = Field(default_factory=list, description="Where else the same text stands")
 
 
+class CorrectionOut(BaseModel):
+    typed: str = Field(description="The word as typed, e.g. chlidren")
+    read_as: str = Field(description="The documents' word it was read as, e.g. children")
+
+
 class AskResponse(BaseModel):
     question: str
     abstained: bool = Field(description="True when the documents do not seem to answer; the closest passages are still listed")
     context_used: list[str] = Field(default_factory=list, description="The earlier question(s) this one was answered in "
                                     "the light of; empty when it was answered alone")
+    corrections: list[CorrectionOut] = Field(default_factory=list, description="Words of the question taken for "
+                                             "typos and the documents' word each was read as (one letter away; never a "
+                                             "word of general English, a name or a quoted phrase)")
     passages: list[PassageOut]
 
 
@@ -242,8 +250,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     def ask(body: AskRequest, request: Request) -> dict:
         r = engine.retriever()
         result = r.ask(body.question, body.top_k, body.document_ids, _base_url(request, settings), context=body.context or ())
-        return {"question": body.question, "abstained": result.abstained, "context_used": list(result.context),
-                "passages": [p.to_json() for p in result.passages]}
+        return result.to_json(body.question)
 
     @app.get("/v1/search", response_model=SearchResponse, tags=["answers"])
     def search(

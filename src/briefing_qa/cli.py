@@ -132,9 +132,10 @@ def ask(
     except BriefingQAError as exc:
         _fail(exc)
     if as_json:
-        typer.echo(json.dumps({"question": question, "abstained": result.abstained,
-                               "passages": [p.to_json() for p in result.passages]}, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(result.to_json(question), ensure_ascii=False, indent=2))
         return
+    if result.corrections:
+        typer.secho("Read " + ", ".join(f"'{a}' as '{b}'" for a, b in result.corrections) + ".", dim=True)
     if result.abstained:
         typer.secho("The documents do not answer this. Closest passages:", fg="yellow")
     width = min(100, shutil.get_terminal_size().columns)

@@ -45,6 +45,12 @@ class AskResult:
     context: tuple[str, ...] = ()  # the earlier question(s) it was answered in the light of
     corrections: tuple[tuple[str, str], ...] = ()  # (as typed, read as) for its mistyped words
 
+    def to_json(self, question: str) -> dict:
+        """The API's answer (api.AskResponse); `briefing-qa ask --json` prints the same."""
+        return {"question": question, "abstained": self.abstained, "context_used": list(self.context),
+                "corrections": [{"typed": a, "read_as": b} for a, b in self.corrections],
+                "passages": [p.to_json() for p in self.passages]}
+
 
 @dataclass(frozen=True)
 class Options:

@@ -101,31 +101,37 @@ class Vocabulary:
     abbreviations: dict[str, str]  # "CSE" -> "child sexual exploitation"
     long_forms: dict[str, str]  # "child sexual exploitation" -> "CSE"
     counts: dict[str, int] = field(default_factory=dict)  # word (lower case) -> times the chunks use it
+    capitalised: frozenset[str] = frozenset()  # words (lower case) the chunks also write with a capital
 
     @classmethod
     def build(cls, chunk_texts: list[str], document_texts, abbreviations: bool = True) -> Vocabulary:
         df: dict[str, int] = {}
         counts: Counter[str] = Counter()
+        capitalised: set[str] = set()
         for text in chunk_texts:
             ws = analysis.words(text)
             counts.update(w.lower() for w in ws)
+            capitalised.update(w.lower() for w in ws if w[:1].isupper())
             for t in {analysis.stem(w) for w in ws if not analysis.is_stop(w)}:
                 df[t] = df.get(t, 0) + 1
         n = max(1, len(chunk_texts))
         abbr = mine_abbreviations(document_texts) if abbreviations else {}
         return cls(frozenset(counts), {t: math.log(1 + n / f) for t, f in df.items()}, math.log(1 + n),
-                   abbr, {v: k for k, v in abbr.items()}, dict(counts))
+                   abbr, {v: k for k, v in abbr.items()}, dict(counts), frozenset(capitalised))
 
-    def correction(self, word: str) -> str | None:
+    def correction(self, word: str, name: bool = False) -> str | None:
         """The corpus word a mistyped `word` most likely meant: one edit away
         ("chlidren" -> "children"), the one the corpus uses most. None for a
         word the corpus uses (or its stem), a word of general English, a
-        stop word, a word under four letters or one with digits or marks."""
+        stop word, a word under four letters or one with digits or marks.
+        `name`: it is written like one (a capital inside a sentence), so only
+        a word the corpus also writes with a capital will do ("Encompas" ->
+        "Encompass", but "Ketel" stays)."""
         w = word.lower()
         if (len(w) < 4 or not w.isascii() or not w.isalpha() or any(c.isupper() for c in word[1:])
                 or w in self.counts or analysis.is_stop(w) or analysis.stem(w) in self.idf or is_english(w)):
             return None  # capitals inside a word: a name or code ("aPKCz", "DfE"), not a typo
-        found = [c for c in one_edit(w) if c in self.counts]
+        found = [c for c in one_edit(w) if c in self.counts and (not name or c in self.capitalised)]
         if not found:
             return None
         # Two letters swapped keeps every letter typed: the likelier slip
@@ -141,9 +147,9 @@ class Vocabulary:
         out, fixes = text, []
         spans = analysis.word_spans(text)
         for k, (s, e, w) in reversed(list(enumerate(spans))):
-            if any(a <= s < b for a, b in quoted) or (k > 0 and w[:1].isupper()):
-                continue  # quoted, or a capital inside a sentence: a name ("Ketel", "Encompass")
-            c = self.correction(w)
+            if any(a <= s < b for a, b in quoted):
+                continue
+            c = self.correction(w, name=k > 0 and w[:1].isupper())
             if c:
                 out = out[:s] + c + out[e:]
                 fixes.append((w, c))

@@ -363,6 +363,17 @@ def test_follow_up_questions_are_answered_in_context(new_page, server):
     assert "context" not in sent[-1]
 
 
+def test_words_read_as_typos_are_shown(new_page, server):
+    page, chat = open_widget(new_page, server)
+    turn = ask(chat, "signs of negelct in babbies")
+    note = turn.locator("[data-read-as]")
+    assert note.is_visible(), turn.inner_text()[:300]
+    assert note.locator("q").all_inner_texts() == ["negelct", "neglect", "babbies", "babies"]
+    assert note.inner_text().startswith("Read ") and " as " in note.inner_text()
+    assert turn.locator(".passage").count() >= 1
+    assert ask(chat, "signs of neglect in babies").locator("[data-read-as]").count() == 0
+
+
 def test_widget_fold_mirrors_the_server_analysis(new_page, server):
     vectors = json.loads((Path(__file__).resolve().parents[1] / "data" / "analysis_vectors.json").read_text(encoding="utf-8"))
     page, _ = open_widget(new_page, server)

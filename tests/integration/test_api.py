@@ -214,3 +214,17 @@ def test_follow_up_with_context(api):
 @pytest.mark.parametrize("context", [["a"] * 6, [""], ["   "], ["x" * 2001], "not a list", [1, 2]])
 def test_bad_context_is_422(api, context):
     _problem(api.post("/v1/ask", json={"question": "what about babies?", "context": context}), 422)
+
+
+def test_mistyped_words_are_read_as_the_documents_words(api):
+    """Typed in a hurry: the answer is the one to the question spelled right,
+    and the response says which words were read as what."""
+    typed = api.post("/v1/ask", json={"question": "signs of negelct in chlidren under one"}).json()
+    right = api.post("/v1/ask", json={"question": "signs of neglect in children under one"}).json()
+    assert typed["corrections"] == [{"typed": "negelct", "read_as": "neglect"}, {"typed": "chlidren", "read_as": "children"}]
+    assert right["corrections"] == []
+    assert [p["id"] for p in typed["passages"]] == [p["id"] for p in right["passages"]]
+    # The quote finder searches as typed: no passage holds "negelct".
+    assert api.get("/v1/search", params={"q": "negelct"}).json()["total"] == 0
+    spec = api.get("/openapi.json").json()["components"]["schemas"]
+    assert {"typed", "read_as"} <= set(spec["CorrectionOut"]["properties"])

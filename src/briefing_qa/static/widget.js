@@ -529,6 +529,13 @@ figcaption p { margin: 0 0 2px; }
         const used = answer.context_used || [];
         const note = used.length ? [h("p", { class: "context-note", "data-context-note": "" },
           "Answering in the light of your earlier question: ", h("q", {}, used[used.length - 1]))] : [];
+        // Words taken for typos: say what they were read as, so a wrong guess shows.
+        const fixes = answer.corrections || [];
+        if (fixes.length) {
+          const parts = ["Read "];
+          fixes.forEach((f, i) => parts.push(...(i ? [", "] : []), h("q", {}, f.typed), " as ", h("q", {}, f.read_as)));
+          note.push(h("p", { class: "context-note", "data-read-as": "" }, ...parts, "."));
+        }
         body.replaceChildren(...note, ...this.renderAnswer(answer, docs, n));
         this.announce(this.summaryFor(answer, question, noticeText));
         this.dispatchEvent(new CustomEvent("briefing-qa:answer", { detail: answer, bubbles: true, composed: true }));
