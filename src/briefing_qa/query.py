@@ -25,10 +25,9 @@ class Query:
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
     context: tuple[str, ...] = ()  # the earlier questions this one was read in the light of (none: alone)
     synonyms: tuple[tuple[str, ...], ...] = ()  # the documents' terms for its everyday words (stems, each a phrase)
-    # Its content word pieces' vectors (tokens.py); None without them. A
-    # follow-up also has the earlier question's, which it is read with.
+    # Its content word pieces' vectors (tokens.py), with the earlier
+    # question's for a follow-up; None without them.
     tokens: TokenVectors | None = field(default=None, compare=False, repr=False)
-    earlier_tokens: TokenVectors | None = field(default=None, compare=False, repr=False)
     # The same pieces as an index's TokenTable holds its rows (projected,
     # idf-weighted): set by Retriever.analyse, read by MaxSim and highlights.
     pieces: QueryPieces | None = field(default=None, compare=False, repr=False)
@@ -88,12 +87,13 @@ def analyse(text: str, vocabulary: Vocabulary | None = None, embed=None, abbrevi
             extra += vocabulary.spellings(normal)
     if follows:
         extra.append(earlier[-1])
-    vector = tokens = earlier_tokens = None
+    vector = tokens = None
     texts = [normal, earlier[-1]] if follows else [normal]
     if embed_tokens is not None:
         vecs, pieces = embed_tokens(texts)
         vecs = np.asarray(vecs, dtype="float32")
-        tokens, earlier_tokens = pieces[0], (pieces[1] if follows else None)
+        tokens = pieces[0] if not follows else TokenVectors(
+            np.concatenate([p.ids for p in pieces]), np.concatenate([p.vectors for p in pieces]))
     elif embed is not None:
         vecs = np.asarray(embed(texts), dtype="float32")
     if embed_tokens is not None or embed is not None:
@@ -114,7 +114,6 @@ def analyse(text: str, vocabulary: Vocabulary | None = None, embed=None, abbrevi
         context=raw[-1:] if follows else (),
         synonyms=tuple(synonyms.expand(stems)) if synonyms is not None else (),
         tokens=tokens,
-        earlier_tokens=earlier_tokens,
         corrections=corrections,
     )
 

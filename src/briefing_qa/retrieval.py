@@ -133,7 +133,7 @@ class Retriever:
                         embed_tokens=self.embedder.embed_tokens if with_vector and self.tokens is not None else None,
                         typos=o.typos if typos is None else typos)
         if self.tokens is not None and query.tokens is not None:
-            query = replace(query, pieces=self.tokens.prepare(query.tokens, query.earlier_tokens))
+            query = replace(query, pieces=self.tokens.prepare(query.tokens))
         return query
 
     # -- ranking -----------------------------------------------------------

@@ -27,11 +27,6 @@ from .ranking import grouped_rows
 
 _WORD_PIECE = re.compile(r"^(##)?[^\W_]+$")
 PROJECTED = 128  # principal directions kept in memory
-# A follow-up's own pieces' share of the MaxSim weight (the earlier
-# question's take the rest). Before, each piece weighed by its idf alone, so
-# the longer earlier question outweighed the follow-up: blind2's 20
-# follow-up pairs, hit@5 tune 0.70 -> 0.80, MRR@10 report 0.620 -> 0.700.
-FOCUS = 2 / 3
 
 
 @dataclass(frozen=True)
@@ -110,21 +105,13 @@ class TokenTable:
         """The question's pieces as the rows are held (pieces x PROJECTED)."""
         return _project(np.asarray(query.vectors, dtype="float32"), self.mean, self.basis)
 
-    def prepare(self, query: TokenVectors, earlier: TokenVectors | None = None) -> QueryPieces:
+    def prepare(self, query: TokenVectors) -> QueryPieces:
         """The question's pieces projected and weighted once, for MaxSim and
-        every passage's highlights alike (once a passage cost 0.15 ms each).
-        `earlier`: a follow-up's earlier question. Its pieces join the
-        question's, which keep FOCUS of the weight however few they are:
-        "and in colleges?" is about colleges, in the light of the rest."""
+        every passage's highlights alike (once a passage cost 0.15 ms each)."""
         if not len(query.ids):
             return QueryPieces(np.zeros((0, self.vectors.shape[1]), dtype="float32"), np.zeros(0))
         w = self.weights(query.ids)
-        w = w / w.sum()
-        if earlier is None or not len(earlier.ids):
-            return QueryPieces(self.project(query), w)
-        we = self.weights(earlier.ids)
-        return QueryPieces(np.concatenate([self.project(query), self.project(earlier)]),
-                           np.concatenate([FOCUS * w, (1.0 - FOCUS) * we / we.sum()]))
+        return QueryPieces(self.project(query), w / w.sum())
 
 
 @dataclass(frozen=True)

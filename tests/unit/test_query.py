@@ -38,15 +38,3 @@ def test_a_follow_up_vector_takes_the_earlier_meaning():
     q = analyse("and at school?", embed=lambda texts: [vecs[t] for t in texts], context=["", EARLIER])
     assert np.allclose(q.vector, np.array([1.0, 1.0]) / np.sqrt(2))
     assert analyse("and at school?", embed=lambda texts: [vecs[t] for t in texts]).context == ()
-
-
-def test_a_follow_up_keeps_its_own_pieces_apart_from_the_earlier_ones():
-    from briefing_qa.tokens import TokenVectors
-
-    def embed_tokens(texts):
-        return (np.eye(2)[: len(texts)], [TokenVectors(np.array([i + 1], np.int32), np.eye(2, dtype="float32")[i : i + 1])
-                                          for i in range(len(texts))])
-
-    q = analyse("and at school?", embed_tokens=embed_tokens, context=[EARLIER])
-    assert q.tokens.ids.tolist() == [1] and q.earlier_tokens.ids.tolist() == [2]
-    assert analyse("and at school?", embed_tokens=embed_tokens).earlier_tokens is None

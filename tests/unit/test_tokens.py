@@ -190,21 +190,3 @@ def test_an_admin_job_keeps_the_word_pieces(src, settings):
     assert vecs.shape == (2, 64) and [t.ids.tolist() for t in toks] == [t.ids.tolist() for t in want] and steps
     first = ingest([src], settings, lambda: _Progress(FakeEmbedder(), lambda **kw: None))
     assert store.read_index(settings.index, "fake-bow").tokens is not None and first.embedded == first.chunks
-
-
-def test_a_follow_ups_own_pieces_keep_their_share_of_the_weight():
-    """"and in colleges?" after a long question: its own pieces weigh FOCUS in
-    all, the earlier question's the rest, each side by idf."""
-    from briefing_qa.tokens import FOCUS
-
-    rng = np.random.default_rng(3)
-    _, table = _table(rng, [3, 4, 2])
-    unit = lambda n: (lambda v: v / np.linalg.norm(v, axis=1, keepdims=True))(rng.normal(size=(n, 16)).astype("float32"))
-    own = TokenVectors(np.array([5], dtype=np.int32), unit(1))
-    earlier = TokenVectors(np.array([1, 2, 3, 4], dtype=np.int32), unit(4))
-    p = table.prepare(own, earlier)
-    assert p.vectors.shape == (5, table.vectors.shape[1])
-    assert p.weights[0] == pytest.approx(FOCUS) and p.weights.sum() == pytest.approx(1.0)
-    we = table.weights(earlier.ids)
-    assert np.allclose(p.weights[1:], (1 - FOCUS) * we / we.sum())
-    assert np.allclose(table.prepare(own).weights, [1.0])  # alone: all its own
