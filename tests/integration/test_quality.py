@@ -122,11 +122,11 @@ def test_highlights_mark_the_sentence_nearest_in_meaning_and_the_one_sharing_mos
 
 def test_mistyped_questions_are_still_answered(retriever):
     """Hurried typing: the held-out questions with two letters swapped in
-    their two longest words ("chlidren", "aanlysis"). At most one is
-    abstained on (h17, "exmaples of forms or tools that let agnecies down",
-    falls under the cosine rule), and late interaction finds the answer in
-    the top 5 at least as often as the ranking without it (0.64 against 0.49
-    with the torch encoder)."""
+    their two longest words ("chlidren", "aanlysis"). Read as the documents'
+    words (vocabulary.py), they are answered as well as when spelled right
+    (hit@5 0.82 either way with the torch encoder; 0.64 as typed) and none
+    is abstained on (as typed, h17 fell under the cosine rule); each
+    correction is reported."""
     from dataclasses import replace
 
     from briefing_qa.evaluate import Question
@@ -140,11 +140,14 @@ def test_mistyped_questions_are_still_answered(retriever):
                 words[i] = w[0] + w[2] + w[1] + w[3:]
         return " ".join(words)
 
-    qs = [Question(q.id, mistype(q.question), q.accept, q.section, q.kind) for q in
-          load_questions(ROOT / "bench" / "heldout.jsonl") if q.answerable]
-    assert sum(a.question != b.question for a, b in zip(qs, load_questions(ROOT / "bench" / "heldout.jsonl"))) >= 35
+    clean = [q for q in load_questions(ROOT / "bench" / "heldout.jsonl") if q.answerable]
+    qs = [Question(q.id, mistype(q.question), q.accept, q.section, q.kind) for q in clean]
+    assert sum(a.question != b.question for a, b in zip(qs, clean)) >= 35
     r = evaluate(retriever, qs)
-    assert r.wrongly_abstained <= 1, r.abstained_answerable
-    plain = evaluate(Retriever(retriever.stored, retriever.embedder, retriever.lexical, retriever.abstain_cosine,
-                               options=replace(retriever.options, late_weight=0.0)), qs)
-    assert r.hit_at_5 >= max(0.6, plain.hit_at_5), (r.summary(), plain.summary())
+    assert r.wrongly_abstained == 0, r.abstained_answerable
+    as_typed = evaluate(Retriever(retriever.stored, retriever.embedder, retriever.lexical, retriever.abstain_cosine,
+                                  options=replace(retriever.options, typos=False)), qs)
+    spelled = evaluate(retriever, clean)
+    assert r.hit_at_5 >= max(0.75, as_typed.hit_at_5 + 0.1, spelled.hit_at_5 - 0.03), (r.summary(), as_typed.summary())
+    fixed = retriever.ask(mistype("What share of the serious case reviews involved neglect?")).corrections
+    assert fixed == (("ivnolved", "involved"), ("ngelect", "neglect")), fixed
