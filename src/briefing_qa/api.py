@@ -107,6 +107,8 @@ class AskResponse(BaseModel):
 class SearchResponse(BaseModel):
     total: int
     results: list[PassageOut]
+    did_you_mean: str | None = Field(None, description="The same search with its mistyped words spelled as the "
+                                     "documents spell them, when that finds something")
 
 
 class VerifyRequest(BaseModel):
@@ -266,7 +268,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if document_id is not None and document_id not in r.documents:
             raise NotFound(f"no document with id {document_id!r}")
         total, passages = r.search(q, document_id, section, kind.value if kind else None, limit, offset, _base_url(request, settings))
-        return {"total": total, "results": [p.to_json() for p in passages]}
+        # A mistyped word: offer the same search spelled as the documents
+        # spell it, when that finds something (the search itself stays as typed).
+        better = r.suggest(q) if q.strip() else None
+        if better and not r.search(better, document_id, section, kind.value if kind else None, 1, 0)[0]:
+            better = None
+        return {"total": total, "results": [p.to_json() for p in passages], "did_you_mean": better}
 
     def _doc(doc_id: str):
         r = engine.retriever()

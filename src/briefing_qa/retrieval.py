@@ -230,6 +230,12 @@ class Retriever:
                     for rank, d in enumerate(drafts, start=offset + 1)]
         return len(hits), passages
 
+    def suggest(self, q: str) -> str | None:
+        """The search with its mistyped words put right ("negelct" ->
+        "neglect"; quoted phrases as typed), or None when nothing changes."""
+        text, fixes = self.vocabulary.corrected(q)
+        return text if fixes else None
+
     # -- helpers -----------------------------------------------------------
     def _allowed(self, document_ids: list[str] | None) -> np.ndarray | None:
         if not document_ids:

@@ -84,6 +84,21 @@ def test_phrase_search_with_a_document_filter(new_page, server, texts):
     assert "q=%22professional+curiosity%22" in page.url
 
 
+def test_a_mistyped_search_offers_the_documents_spelling(new_page, server):
+    page = open_finder(new_page, server)
+    results = search(page, '"negelct"')
+    assert page.locator("#results-title").inner_text() == "No quotes found"
+    assert not page.locator("#did-you-mean").is_visible()  # an exact phrase is searched as typed, and offered as typed
+    search(page, "negelct of teenagers")  # "of" and "teenagers" are found; "negelct" is not a word of the documents
+    offer = page.locator("#did-you-mean a")
+    assert offer.is_visible() and offer.inner_text() == "neglect of teenagers"
+    offer.click()
+    page.wait_for_function("document.querySelector('#q').value === 'neglect of teenagers' "
+                           "&& document.querySelector('#results-area').getAttribute('aria-busy') === null")
+    assert "q=neglect+of+teenagers" in page.url and not page.locator("#did-you-mean").is_visible()
+    assert results.count() >= 1 and "neglect" in results.first.inner_text().lower()
+
+
 def test_section_and_kind_filters(new_page, server):
     page = open_finder(new_page, server)
     results = search(page, "neglect", document=BRIEFING, section="Neglect")

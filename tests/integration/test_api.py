@@ -224,7 +224,11 @@ def test_mistyped_words_are_read_as_the_documents_words(api):
     assert typed["corrections"] == [{"typed": "negelct", "read_as": "neglect"}, {"typed": "chlidren", "read_as": "children"}]
     assert right["corrections"] == []
     assert [p["id"] for p in typed["passages"]] == [p["id"] for p in right["passages"]]
-    # The quote finder searches as typed: no passage holds "negelct".
-    assert api.get("/v1/search", params={"q": "negelct"}).json()["total"] == 0
+    # The quote finder searches as typed (no passage holds "negelct") and
+    # offers the documents' spelling, only when that finds something.
+    found = api.get("/v1/search", params={"q": "negelct"}).json()
+    assert found["total"] == 0 and found["did_you_mean"] == "neglect"
+    assert api.get("/v1/search", params={"q": "neglect"}).json()["did_you_mean"] is None
+    assert api.get("/v1/search", params={"q": "zzqxv"}).json()["did_you_mean"] is None
     spec = api.get("/openapi.json").json()["components"]["schemas"]
     assert {"typed", "read_as"} <= set(spec["CorrectionOut"]["properties"])

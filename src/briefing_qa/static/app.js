@@ -188,19 +188,30 @@
     const last = first + body.results.length - 1;
     const what = state.q ? `for ${state.q}` : "";
     const filters = describeFilters(state);
+    // A word no passage uses, one letter from the documents' own: offer their spelling.
+    const better = body.did_you_mean;
+    const offer = $("did-you-mean");
+    offer.hidden = !better;
+    offer.replaceChildren(...(better ? ["Did you mean ", h("a", { href: stateUrl({ ...state, q: better, page: 1 }), onclick: (e) => {
+      e.preventDefault();
+      const s = { ...state, q: better, page: 1 };
+      qInput.value = better;
+      history.pushState(s, "", stateUrl(s));
+      search(s, { focus: true });
+    } }, better), "?"] : []));
     if (!total) {
       titleEl.textContent = "No quotes found";
       resultsEl.replaceChildren(h("li", { class: "result empty" },
         h("p", {}, `No passage ${[what, filters].filter(Boolean).join(", ")} was found.`),
         h("p", {}, "Check the spelling, use fewer words, or remove a filter. An exact phrase in double quotes must appear word for word.")));
       pager.replaceChildren();
-      say(`No quotes found ${what}.`);
+      say(`No quotes found ${what}.${better ? ` Did you mean ${better}?` : ""}`);
       return;
     }
     titleEl.textContent = total === 1 ? "1 quote found" : `${total} quotes found` + (total > PAGE_SIZE ? ` (showing ${first} to ${last})` : "");
     resultsEl.replaceChildren(...body.results.map((p) => renderResult(p)));
     renderPager(total, state);
-    say(`${total} ${total === 1 ? "quote" : "quotes"} found ${what}${filters ? ", " + filters : ""}. Showing ${first} to ${last}.`);
+    say(`${total} ${total === 1 ? "quote" : "quotes"} found ${what}${filters ? ", " + filters : ""}. Showing ${first} to ${last}.${better ? ` Did you mean ${better}?` : ""}`);
   }
 
   function renderResult(p) {
