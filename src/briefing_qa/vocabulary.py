@@ -70,6 +70,11 @@ def mine_abbreviations(texts) -> dict[str, str]:
 # corpus may not use it: "groping" is not read as "growing", nor "helper" as
 # "helped". Mistypings score 0 ("chlidren", "negelct").
 ENGLISH_ZIPF = 2.0
+# Longer "words" are not typos of English ones ("responsibilities" has 16
+# letters), and their one-edit neighbours would cost memory: a 2,000-letter
+# word has 100,000 of them, 2,000 characters each.
+LONGEST_WORD = 24
+MAX_TYPOS = 8  # words of one text looked at closely
 
 
 @functools.lru_cache(maxsize=50_000)
@@ -123,14 +128,22 @@ class Vocabulary:
         """The corpus word a mistyped `word` most likely meant: one edit away
         ("chlidren" -> "children"), the one the corpus uses most. None for a
         word the corpus uses (or its stem), a word of general English, a
-        stop word, a word under four letters or one with digits or marks.
+        stop word, a word under four letters or over LONGEST_WORD, or one
+        with digits or marks.
         `name`: it is written like one (a capital inside a sentence), so only
         a word the corpus also writes with a capital will do ("Encompas" ->
         "Encompass", but "Ketel" stays)."""
+        return self._nearest(word, name) if self._unknown(word) else None
+
+    def _unknown(self, word: str) -> bool:
+        """Cheap tests first: could `word` be a typo at all?"""
         w = word.lower()
-        if (len(w) < 4 or not w.isascii() or not w.isalpha() or any(c.isupper() for c in word[1:])
-                or w in self.counts or analysis.is_stop(w) or analysis.stem(w) in self.idf or is_english(w)):
-            return None  # capitals inside a word: a name or code ("aPKCz", "DfE"), not a typo
+        return not (not 4 <= len(w) <= LONGEST_WORD or not w.isascii() or not w.isalpha()
+                    or any(c.isupper() for c in word[1:])  # a name or code inside a word ("aPKCz", "DfE")
+                    or w in self.counts or analysis.is_stop(w) or analysis.stem(w) in self.idf or is_english(w))
+
+    def _nearest(self, word: str, name: bool) -> str | None:
+        w = word.lower()
         found = [c for c in one_edit(w) if c in self.counts and (not name or c in self.capitalised)]
         if not found:
             return None
@@ -142,18 +155,25 @@ class Vocabulary:
 
     def corrected(self, text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
         """`text` with its mistyped words put right, and (as typed, read as)
-        for each; words inside "quoted phrases" are left as typed."""
+        for each; words inside "quoted phrases" are left as typed. At most
+        MAX_TYPOS words of a text are looked at closely (a real question has
+        a few slips; 2,000 characters of made-up words would cost 0.4 s)."""
         quoted = [m.span() for m in analysis.PHRASE.finditer(text)]
-        out, fixes = text, []
-        spans = analysis.word_spans(text)
-        for k, (s, e, w) in reversed(list(enumerate(spans))):
-            if any(a <= s < b for a, b in quoted):
+        fixes: list[tuple[int, int, str, str]] = []
+        tried = 0
+        for k, (s, e, w) in enumerate(analysis.word_spans(text)):
+            if tried >= MAX_TYPOS:
+                break
+            if any(a <= s < b for a, b in quoted) or not self._unknown(w):
                 continue
-            c = self.correction(w, name=k > 0 and w[:1].isupper())
+            tried += 1
+            c = self._nearest(w, name=k > 0 and w[:1].isupper())
             if c:
-                out = out[:s] + c + out[e:]
-                fixes.append((w, c))
-        return out, tuple(reversed(fixes))
+                fixes.append((s, e, w, c))
+        out = text
+        for s, e, _, c in reversed(fixes):
+            out = out[:s] + c + out[e:]
+        return out, tuple((w, c) for _, _, w, c in fixes)
 
     def weight(self, stem: str) -> float:
         return self.idf.get(stem, self.default_idf)

@@ -40,6 +40,17 @@ def test_words_that_are_not_typos_are_left_alone():
     assert v.correction("cre") is None  # under four letters
     assert v.correction("aPKCz") is None and v.correction("c4re") is None  # a code
     assert v.correction("zzqxv") is None  # nothing one edit away
+    assert v.correction("chlidren" + "a" * 2000) is None  # not a word: no 100,000 neighbours built
+
+
+def test_a_text_of_made_up_words_costs_a_bounded_look():
+    from briefing_qa.vocabulary import MAX_TYPOS
+
+    v = vocab()
+    text, fixes = v.corrected(" ".join(["abcdefghijklmnopqrstuvw"] * 80 + ["chlidren"]))
+    assert fixes == () and text.endswith("chlidren")  # the budget ran out before the last word
+    _, fixes = v.corrected(" ".join(["chlidren"] * (MAX_TYPOS + 3)))
+    assert len(fixes) == MAX_TYPOS
 
 
 def test_corrected_text_skips_quoted_phrases_and_names_the_corpus_does_not_write():
