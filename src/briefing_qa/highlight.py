@@ -113,12 +113,11 @@ class Highlighter:
         if run is None:
             return None
         spans = [(s, e) for s, e, _, _ in sentences]
-        pieces, w = query.pieces.vectors, query.pieces.weights
         best = np.zeros(len(spans))
         for i in range(run[0], run[1] + 1):
             c = self.chunks[i]
             shift = c.start - draft.start - (len(c.context) - len(c.text))  # embedded text -> quote offsets
-            best = np.maximum(best, sentence_scores(self.tokens, i, shift, spans, pieces, w))
+            best = np.maximum(best, sentence_scores(self.tokens, i, shift, spans, query.pieces))
         k = int(np.argmax(best))
         return spans[k] if best[k] > 0 else None
 

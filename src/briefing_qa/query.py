@@ -73,7 +73,7 @@ def analyse(text: str, vocabulary: Vocabulary | None = None, embed=None, abbrevi
     follow-up borrows the last one's words and, weighted, its meaning.
     `typos`: read mistyped words as the corpus word one edit away, in the
     question and the earlier ones, before anything else sees them."""
-    fix = (lambda t: vocabulary.corrected(t)) if typos and vocabulary is not None else (lambda t: (t, ()))
+    fix = vocabulary.corrected if typos and vocabulary is not None else (lambda t: (t, ()))
     normal, corrections = fix(_normal(text))
     quoted = analysis.phrases(normal)
     raw = tuple(c for c in context if c and c.strip())

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .analysis import STOP
-from .ranking import grouped_rows
+from .ranking import grouped_max
 
 _WORD_PIECE = re.compile(r"^(##)?[^\W_]+$")
 PROJECTED = 128  # principal directions kept in memory
@@ -146,26 +146,21 @@ def maxsim(table: TokenTable, idx: list[int], query: QueryPieces) -> np.ndarray:
     out = np.zeros(len(idx), dtype="float64")
     if not len(query.weights) or not len(idx):
         return out
-    rows, offsets, has = grouped_rows(table.first, np.asarray(idx, dtype=np.int64))
-    if not has.any():
-        return out
-    # np.take copies the ~12,000 rows a question gathers faster than indexing.
-    sims = np.take(table.vectors, rows, axis=0) @ query.vectors.T  # rows x pieces
-    best = np.maximum.reduceat(sims, offsets[has], axis=0)
-    out[has] = best @ query.weights
+    best, has = grouped_max(table.vectors, table.first, idx, query.vectors.T)  # chunks x pieces
+    if has.any():
+        out[has] = best @ query.weights
     return out
 
 
 def sentence_scores(table: TokenTable, chunk: int, offset: int, spans: list[tuple[int, int]],
-                    pieces: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """MaxSim of the question (`pieces`: its projected pieces, `weights`:
-    their idf, summing to 1) against each span (offsets in the chunk's
-    embedded text, shifted by `offset`; sorted, not overlapping), counting
-    only the chunk's pieces that start inside it: which sentence holds the
-    question's words."""
+                    query: QueryPieces) -> np.ndarray:
+    """MaxSim of the question's pieces against each span (offsets in the
+    chunk's embedded text, shifted by `offset`; sorted, not overlapping),
+    counting only the chunk's pieces that start inside it: which sentence
+    holds the question's words."""
     out = np.zeros(len(spans))
     a, b = int(table.first[chunk]), int(table.first[chunk + 1])
-    if b <= a or not len(pieces) or not spans:
+    if b <= a or not len(query.weights) or not spans:
         return out
     pos = table.starts[a:b].astype(np.int64) + offset  # ascending: pieces in text order
     lo = np.array([s for s, _ in spans], dtype=np.int64)
@@ -175,7 +170,7 @@ def sentence_scores(table: TokenTable, chunk: int, offset: int, spans: list[tupl
     if not inside.any():
         return out
     rows, which = np.nonzero(inside)[0], k[inside]
-    sims = np.clip(table.vectors[a + rows] @ pieces.T, 0.0, None)
+    sims = np.clip(table.vectors[a + rows] @ query.vectors.T, 0.0, None)
     cut = np.concatenate([[0], np.nonzero(np.diff(which))[0] + 1])  # each span's rows are contiguous
-    out[which[cut]] = np.maximum.reduceat(sims, cut, axis=0) @ weights
+    out[which[cut]] = np.maximum.reduceat(sims, cut, axis=0) @ query.weights
     return out

@@ -100,13 +100,17 @@ def one_edit(word: str) -> set[str]:
 
 @dataclass(frozen=True)
 class Vocabulary:
-    words: frozenset[str]  # every word of the chunks, lower case
     idf: dict[str, float]  # stem -> log(1 + chunks / chunks holding it)
     default_idf: float  # for a stem the corpus never uses
     abbreviations: dict[str, str]  # "CSE" -> "child sexual exploitation"
     long_forms: dict[str, str]  # "child sexual exploitation" -> "CSE"
     counts: dict[str, int] = field(default_factory=dict)  # word (lower case) -> times the chunks use it
     capitalised: frozenset[str] = frozenset()  # words (lower case) the chunks also write with a capital
+
+    @property
+    def words(self):
+        """Every word of the chunks, lower case (a set-like view)."""
+        return self.counts.keys()
 
     @classmethod
     def build(cls, chunk_texts: list[str], document_texts, abbreviations: bool = True) -> Vocabulary:
@@ -121,7 +125,7 @@ class Vocabulary:
                 df[t] = df.get(t, 0) + 1
         n = max(1, len(chunk_texts))
         abbr = mine_abbreviations(document_texts) if abbreviations else {}
-        return cls(frozenset(counts), {t: math.log(1 + n / f) for t, f in df.items()}, math.log(1 + n),
+        return cls({t: math.log(1 + n / f) for t, f in df.items()}, math.log(1 + n),
                    abbr, {v: k for k, v in abbr.items()}, dict(counts), frozenset(capitalised))
 
     def correction(self, word: str, name: bool = False) -> str | None:

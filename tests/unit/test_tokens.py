@@ -70,7 +70,7 @@ def test_sentence_scores_count_the_pieces_inside_each_span():
     w = table.weights(query.ids) / table.weights(query.ids).sum()
     rows = table.vectors[table.first[1] : table.first[2]]
     spans = [(100, 125), (125, 150), (150, 200)]  # shifted by 100: pieces 0-2, 3-4, 5; none before 100
-    got = sentence_scores(table, 1, 100, [(0, 100)] + spans + [(200, 300)], table.project(query), w)
+    got = sentence_scores(table, 1, 100, [(0, 100)] + spans + [(200, 300)], table.prepare(query))
     assert got[0] == 0.0 and got[-1] == 0.0  # no piece starts there
     got = got[1:]
     for k, (a, b) in enumerate([(0, 3), (3, 5), (5, 6)]):
