@@ -5,7 +5,8 @@
 #   docker run -p 8000:8000 -v /srv/bqa-index:/app/index:ro briefing-qa   # or a mounted, read-only index
 #
 # Stage 1 installs through the same `make setup` the README and CI use (only
-# pointing pip at PyTorch's CPU wheels), then builds the index from ingest/.
+# pointing pip at PyTorch's CPU wheels), then `make index`: the encoder adapted
+# to ingest/ (index/model, about 10 minutes on 2 cores) and the index built with it.
 # Stage 2 is the runtime: the same Python, the venv (torch CPU-only and the
 # bundled all-MiniLM-L6-v2 model inside), no compiler, a non-root user.
 

@@ -47,7 +47,10 @@ tests/browser/node_modules/.installed: tests/browser/package.json
 	cd tests/browser && npm install --no-audit --no-fund --silent
 	touch $@
 
+# The encoder is adapted to the documents first (once: `adapt` skips a model
+# already adapted; some 10 minutes on 2 cores), then the index is built with it.
 index: setup
+	$(BQA) adapt --quiet
 	$(BQA) ingest
 
 serve: index

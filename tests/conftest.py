@@ -45,6 +45,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def embedder():
+    """The bundled model: what an index without an adapted model uses."""
     from briefing_qa.embedding import load_embedder
     from briefing_qa.settings import default_model
 
@@ -52,10 +53,45 @@ def embedder():
 
 
 @pytest.fixture(scope="session")
-def corpus_index(tmp_path_factory, embedder):
-    """The full default corpus, ingested once per test session with the real model.
+def adapted_model(embedder) -> Path:
+    """The encoder adapted to the corpus, as `briefing-qa adapt` makes it
+    (some 10 minutes on 2 cores). Kept in build/test-model under a key of the
+    base model, the recipe, the corpus files and adaptation.py, so a second
+    session on the same code reuses it; a fresh clone trains it."""
+    import hashlib
+    from dataclasses import asdict
+
+    from briefing_qa import adaptation
+    from briefing_qa.embedding import model_identity, model_name
+    from briefing_qa.ingest import corpus_chunks
+    from briefing_qa.settings import Settings, default_model
+
+    base = default_model()
+    settings = Settings.from_env(env={})
+    shas, chunks = corpus_chunks([CORPUS], settings, embedder.fits)
+    key = hashlib.sha256(repr((model_identity(base), asdict(adaptation.Recipe()), sorted(shas.items()),
+                               Path(adaptation.__file__).read_bytes())).encode()).hexdigest()[:16]
+    out = ROOT / "build" / "test-model" / key
+    if adaptation.Adaptation.read(out) is None:
+        adaptation.adapt(base, model_name(base), model_identity(base), shas, chunks, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def served_embedder(adapted_model):
+    """The encoder the service uses on the corpus index: the adapted one."""
+    from briefing_qa.embedding import load_embedder
+
+    return load_embedder(str(adapted_model))
+
+
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory, adapted_model, served_embedder):
+    """The full default corpus, ingested once per test session as `make index`
+    builds it: the adapted model in index/model, then `ingest` with it.
     For quick iteration only, BRIEFING_QA_TEST_INDEX names an index already built
-    from ingest/ by this code (`briefing-qa ingest --index DIR`): it is used as is."""
+    from ingest/ by this code (`briefing-qa adapt` and `ingest --index DIR`): it is used as is."""
+    from briefing_qa.adaptation import ADAPTED_DIR
     from briefing_qa.ingest import ingest
     from briefing_qa.settings import Settings
 
@@ -63,17 +99,20 @@ def corpus_index(tmp_path_factory, embedder):
     if prebuilt:
         return Settings.from_env(env={}, index=Path(prebuilt))
     root = tmp_path_factory.mktemp("corpus-index")
+    (root / "index").mkdir()
+    (root / "index" / ADAPTED_DIR).symlink_to(adapted_model, target_is_directory=True)
     settings = Settings.from_env(env={}, index=root / "index")
-    report = ingest([CORPUS], settings, lambda: embedder)
+    assert settings.model_path == str(root / "index" / ADAPTED_DIR)
+    report = ingest([CORPUS], settings, lambda: served_embedder)
     assert report.ok, [str(e) for e in report.errors]
     return settings
 
 
 @pytest.fixture(scope="session")
-def retriever(corpus_index, embedder):
+def retriever(corpus_index, served_embedder):
     from briefing_qa.service import Engine
 
-    return Engine(corpus_index, embedder).load()
+    return Engine(corpus_index, served_embedder).load()
 
 
 def free_port() -> int:

@@ -76,7 +76,7 @@ def build_index(docs: list[Document], root: Path, settings: Settings, embedder: 
 
     s = settings.with_(index=root)
     try:
-        prev = store.read_index(root, model_name(s.model))
+        prev = store.read_index(root, model_name(s.model_path))
     except IndexUnavailable:
         prev = None
     report = IngestReport(documents=[d.id for d in docs], parsed=[d.id for d in docs])

@@ -44,7 +44,7 @@ def ingest(
         s = _settings(index=index)
         srcs = list(paths) if paths else list(s.sources)
         with exclusive(s.corpus, s.index):  # not while the server's admin job changes the library
-            report = run(srcs, s, lambda: load_embedder(s.model), progress=not quiet,
+            report = run(srcs, s, lambda: load_embedder(s.model_path), progress=not quiet,
                          on_error=lambda e: typer.echo(f"skipped {e.path}: {e.reason}", err=True))
     except BriefingQAError as exc:
         _fail(exc)
@@ -65,12 +65,55 @@ def ingest(
         raise typer.Exit(1)
 
 
+@app.command()
+def adapt(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders [env: BRIEFING_QA_SOURCES; default: ingest/]")] = None,
+    index: IndexOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Train again even if an adapted model is there")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress")] = False,
+) -> None:
+    """Adapt the encoder to the documents (once; some 10 minutes on 2 cores),
+    so questions find their passages more often; `ingest` then embeds with it."""
+    from .adaptation import ADAPTED_DIR, up_to_date
+    from .adaptation import adapt as run
+    from .embedding import load_embedder, model_identity, model_name
+    from .ingest import corpus_chunks
+    from .journal import exclusive
+    from .settings import default_model
+
+    try:
+        s = _settings(index=index)
+        base = s.model or default_model()
+        out = s.index / ADAPTED_DIR
+        base_id = model_identity(base)
+        done = None if force else up_to_date(out, base_id)
+        if done is not None:
+            typer.echo(f"the encoder is already adapted ({len(done.documents)} documents, {done.created}): {out}; "
+                       "--force trains it again")
+            return
+        with exclusive(s.corpus, s.index):
+            docs, chunks = corpus_chunks(list(paths) if paths else list(s.sources), s, load_embedder(base).fits,
+                                         on_error=lambda e: typer.echo(f"skipped {e.path}: {e.reason}", err=True))
+
+            def progress(step: int, steps: int, loss: float) -> None:
+                if not quiet and (step % 10 == 0 or step == steps):
+                    typer.echo(f"step {step}/{steps}: loss {loss:.3f}", err=True)
+
+            info = run(base, model_name(base), base_id, docs, chunks, out, progress=progress)
+    except BriefingQAError as exc:
+        _fail(exc)
+    typer.echo(f"adapted {info.base} to {len(info.documents)} documents: {info.pairs} pairs, {info.steps} steps, "
+               f"loss {info.first_loss:.2f} -> {info.last_loss:.2f}, {info.seconds:.0f} s -> {out}")
+    if s.model:
+        typer.echo(f"note: BRIEFING_QA_MODEL is set, so it is still used; set it to {out} to use the adapted model")
+
+
 def _export_encoder(s: Settings) -> None:
     """Leave the ONNX query encoder beside the index, so servers start fast."""
     from .onnx_encoder import ensure
 
     try:
-        ensure(s.model, s.index, int8=s.encoder == "onnx-int8")
+        ensure(s.model_path, s.index, int8=s.encoder == "onnx-int8")
     except Exception as exc:  # noqa: BLE001 - servers fall back to torch
         typer.echo(f"warning: ONNX query encoder not exported ({exc}); servers will encode with torch", err=True)
 
@@ -211,9 +254,9 @@ def bench_beir(
         from .onnx_encoder import load_query_embedder
 
         # Questions go through the service's own query encoder (BRIEFING_QA_ENCODER).
-        result = run_beir(folder, split, root, lambda: load_embedder(s.model), s, progress=True,
+        result = run_beir(folder, split, root, lambda: load_embedder(s.model_path), s, progress=True,
                           log=lambda m: typer.echo(m, err=True),
-                          query_embedder=lambda: load_query_embedder(s.model, root, s.encoder))
+                          query_embedder=lambda: load_query_embedder(s.model_path, root, s.encoder))
     except BriefingQAError as exc:
         _fail(exc)
     if as_json:

@@ -66,6 +66,11 @@ def model_name(path_or_name: str) -> str:
     """A stable, human-readable name for the manifest."""
     p = Path(path_or_name)
     if p.exists():
+        from .adaptation import Adaptation
+
+        adapted = Adaptation.read(p)
+        if adapted is not None:
+            return adapted.name  # "all-MiniLM-L6-v2+adapted"
         cfg = p / "config_sentence_transformers.json"
         name = p.name if p.name != "model" else p.parent.name
         if "minilm" in str(p).lower():

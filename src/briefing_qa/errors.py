@@ -119,3 +119,9 @@ class SourceError(BriefingQAError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class TooLittleText(BriefingQAError):
+    """The sources hold too few sentences to adapt the encoder to them."""
+
+    status, title, slug = 422, "Too little text", "too-little-text"

@@ -71,8 +71,8 @@ def ingest(paths: list[Path], settings: Settings, embedder: Callable[[], Embedde
     t0 = time.perf_counter()
     report = IngestReport()
     root = settings.index
-    model = model_name(settings.model)
-    model_id = model_identity(settings.model)
+    model = model_name(settings.model_path)
+    model_id = model_identity(settings.model_path)
     prev = _previous(root, model)
     same = _same_pipeline(prev, settings.chunk_tokens, model_id)
     prev_docs = prev.documents if same else {}
@@ -135,6 +135,28 @@ def ingest(paths: list[Path], settings: Settings, embedder: Callable[[], Embedde
     return report
 
 
+def corpus_chunks(paths: list[Path], settings: Settings, fits: Callable[[str], bool],
+                  on_error: Callable[[SourceError], None] | None = None) -> tuple[dict[str, str], list[Chunk]]:
+    """The sources read and chunked as `ingest` does (document id -> sha256,
+    chunks), for `briefing-qa adapt`; an unreadable file is reported and skipped."""
+    shas: dict[str, str] = {}
+    chunks: list[Chunk] = []
+    catalogs: dict[Path, dict] = {}
+    for path in discover(paths):
+        try:
+            if path.parent not in catalogs:
+                catalogs[path.parent] = load_catalog(path.parent)
+            doc = read_document(path, catalogs[path.parent].get(path.name), max_bytes=int(settings.max_file_mb * 1e6))
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops the others
+            err = exc if isinstance(exc, SourceError) else SourceError(str(path), f"could not be read ({exc})")
+            if on_error:
+                on_error(err)
+            continue
+        shas[_unique(doc.id, set(shas))] = doc.sha256
+        chunks += chunk_document(doc, budget=settings.chunk_tokens, fits=fits)
+    return shas, chunks
+
+
 def build_version(docs: list[Document], settings: Settings, embedder: Callable[[], Embedder],
                   prev: store.StoredIndex | None, parsed: set[str], report: IngestReport,
                   files: dict[str, Path] | None = None, progress: bool = False) -> None:
@@ -144,8 +166,8 @@ def build_version(docs: list[Document], settings: Settings, embedder: Callable[[
     (the key hashes the text with the model's identity). (Also used by the
     BEIR benchmark, so it measures exactly this pipeline.)"""
     root = settings.index
-    model = model_name(settings.model)
-    model_id = model_identity(settings.model)
+    model = model_name(settings.model_path)
+    model_id = model_identity(settings.model_path)
     emb: Embedder | None = None
 
     def loaded() -> Embedder:  # the model, loaded only if something needs chunking or embedding

@@ -153,7 +153,7 @@ class Runner:
         f = lib.find(job.document_id)
         if f is None:
             raise NotFound(f"no document with id {job.document_id!r} in the library")
-        prev = store.read_index(self.s.index, model_name(self.s.model))
+        prev = store.read_index(self.s.index, model_name(self.s.model_path))
         doc = prev.documents.get(job.document_id)
         if doc is None:
             raise Conflict(f"{job.document_id!r} is in the library but not in the index yet; run `briefing-qa ingest`")
@@ -161,7 +161,7 @@ class Runner:
         self.update(file=f.path.name, sha256=doc.sha256, stage="writing the attribution", progress=0.2)
         self.journal.begin(job.id, [lib.catalog_of(f.path)])
         lib.set_attribution(f.path, meta)
-        if not _same_pipeline(prev, self.s.chunk_tokens, model_identity(self.s.model)):  # older pipeline: as `ingest` would
+        if not _same_pipeline(prev, self.s.chunk_tokens, model_identity(self.s.model_path)):  # older pipeline: as `ingest` would
             self._done(self._ingest(), "edited", doc.id)
             return
         new = replace(doc, title=meta.get("title") or doc.title, **{k: meta.get(k) for k in FIELDS if k != "title"})
@@ -189,11 +189,11 @@ class Runner:
             if self.s.job_encoder == "onnx":
                 from .onnx_encoder import load_query_embedder
 
-                inner = load_query_embedder(self.s.model, self.s.index, "onnx", threads=2, batching=False)
+                inner = load_query_embedder(self.s.model_path, self.s.index, "onnx", threads=2, batching=False)
             else:
                 from .embedding import load_embedder
 
-                inner = load_embedder(self.s.model)
+                inner = load_embedder(self.s.model_path)
             self._embedder = _Progress(inner, self.update)
         return self._embedder
 

@@ -37,6 +37,9 @@ class Engine:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
+        # Resolved once: a model adapted after start-up belongs to a later
+        # server, and an index built with it is refused until then.
+        self.model_path = settings.model_path
         self._embedder = embedder
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
@@ -51,7 +54,7 @@ class Engine:
             from .onnx_encoder import load_query_embedder
 
             s = self.settings
-            self._embedder = load_query_embedder(s.model, s.index, s.encoder, s.encoder_threads, s.encoder_batching)
+            self._embedder = load_query_embedder(self.model_path, s.index, s.encoder, s.encoder_threads, s.encoder_batching)
         return self._embedder
 
     @property
@@ -69,7 +72,7 @@ class Engine:
 
     def _open(self) -> Retriever:
         s = self.settings
-        return open_retriever(s.index, lambda: self.embedder, model_name(s.model), s.abstain_threshold)
+        return open_retriever(s.index, lambda: self.embedder, model_name(self.model_path), s.abstain_threshold)
 
     def load(self) -> Retriever:
         r = self._open()

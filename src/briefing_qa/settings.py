@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from .errors import ConfigError
@@ -32,7 +32,9 @@ class Settings:
     index: Path = Path("index")
     sources: tuple[Path, ...] = (Path("ingest"),)
     corpus: Path = Path("ingest")  # the library folder the admin API may change (sources default to it)
-    model: str = field(default_factory=default_model)
+    # The encoder's folder; empty: the model `briefing-qa adapt` adapted to
+    # the corpus (<index>/model) when there is one, else the bundled model.
+    model: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -67,6 +69,16 @@ class Settings:
         object.__setattr__(self, "index", Path(self.index))
         object.__setattr__(self, "sources", tuple(Path(p) for p in self.sources))
         object.__setattr__(self, "corpus", Path(self.corpus))
+
+    @property
+    def model_path(self) -> str:
+        """The encoder chunks and questions are embedded with (see `model`)."""
+        if self.model:
+            return self.model
+        from .adaptation import ADAPTED_DIR, PROVENANCE
+
+        adapted = self.index / ADAPTED_DIR
+        return str(adapted) if (adapted / PROVENANCE).is_file() else default_model()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:

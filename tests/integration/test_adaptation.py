@@ -1,0 +1,62 @@
+"""The encoder adapted to the corpus (adaptation.py), trained on the real
+model and corpus as `make index` does: the service's index is built with it,
+and it finds the answers of blind questions, never read in training, more
+often than the bundled model it came from."""
+
+import json
+
+import numpy as np
+
+from briefing_qa import analysis
+from briefing_qa.adaptation import ADAPTED_DIR, Adaptation, Recipe
+from briefing_qa.evaluate import load_questions
+from briefing_qa.settings import default_model
+from tests.conftest import ROOT
+
+
+def test_the_adapted_model_says_what_it_was_made_from(adapted_model, embedder):
+    from briefing_qa.embedding import model_identity
+
+    info = Adaptation.read(adapted_model)
+    assert info is not None and info.base == "all-MiniLM-L6-v2" and info.base_id == model_identity(default_model())
+    assert len(info.documents) == 6 and info.pairs >= 1000 and info.steps == info.pairs // Recipe().batch
+    assert info.last_loss < info.first_loss  # it learned something
+    assert len(info.losses) == info.steps
+
+
+def test_the_served_index_is_built_with_the_adapted_model(corpus_index, retriever):
+    manifest = json.loads((retriever.stored.folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["model"] == "all-MiniLM-L6-v2+adapted"
+    assert corpus_index.model_path == str(corpus_index.index / ADAPTED_DIR)
+
+
+def _gold_ranks(chunks, vectors, question_vectors, questions) -> list[int]:
+    texts = [analysis.fold_quote(c.text) for c in chunks]
+    ranks = []
+    for q, v in zip(questions, question_vectors):
+        gold = [i for i, t in enumerate(texts) if any(analysis.fold_quote(a) in t for a in q.accept)]
+        if gold:
+            order = np.argsort(-(vectors @ v), kind="stable")
+            pos = np.empty(len(order), dtype=np.int64)
+            pos[order] = np.arange(len(order))
+            ranks.append(int(min(pos[g] for g in gold)) + 1)
+    return ranks
+
+
+def test_adapted_vectors_find_blind_answers_more_often(retriever, served_embedder, embedder):
+    """Chunk vectors alone (no BM25, no re-ranking), on the blind held-out
+    questions and blind3's tune half: the same chunks embedded by each model."""
+    blind3 = ROOT / "bench" / "blind3.jsonl"
+    tune = {d["id"] for d in map(json.loads, blind3.read_text(encoding="utf-8").splitlines()) if d.get("split") == "tune"}
+    qs = [q for q in load_questions(ROOT / "bench" / "heldout.jsonl") if q.answerable]
+    qs += [q for q in load_questions(blind3) if q.answerable and q.id in tune]
+    texts = [" ".join([*q.context, q.question]) for q in qs]
+    contexts = [c.context for c in retriever.chunks]
+    ranks = {}
+    for name, model in (("bundled", embedder), ("adapted", served_embedder)):
+        ranks[name] = np.array(_gold_ranks(retriever.chunks, model.embed(contexts), model.embed(texts), qs))
+    mrr = {k: float(np.where(r <= 10, 1.0 / r, 0.0).mean()) for k, r in ranks.items()}
+    hit5 = {k: float((r <= 5).mean()) for k, r in ranks.items()}
+    assert len(ranks["adapted"]) >= 35
+    assert mrr["adapted"] >= mrr["bundled"] + 0.03, (mrr, hit5)
+    assert hit5["adapted"] > hit5["bundled"], (mrr, hit5)
