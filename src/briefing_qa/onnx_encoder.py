@@ -56,9 +56,10 @@ def _pooling_ok(model_path: str) -> bool:
     except (OSError, ValueError):
         return False
     kinds = [m.get("type", "").rsplit(".", 1)[-1] for m in modules]
-    return (pooling.get("pooling_mode_mean_tokens") and not any(
-        pooling.get(k) for k in ("pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens"))
-        and kinds[:2] == ["Transformer", "Pooling"] and "Normalize" in kinds and (p / "tokenizer.json").is_file())
+    # Older sentence-transformers write one flag a mode; 5.x, saving an adapted model, writes "pooling_mode".
+    mean = pooling.get("pooling_mode") == "mean" or (pooling.get("pooling_mode_mean_tokens") and not any(
+        pooling.get(k) for k in ("pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens")))
+    return bool(mean and kinds[:2] == ["Transformer", "Pooling"] and "Normalize" in kinds and (p / "tokenizer.json").is_file())
 
 
 def cached_path(model_path: str, folder: Path) -> Path:

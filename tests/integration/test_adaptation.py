@@ -60,3 +60,16 @@ def test_adapted_vectors_find_blind_answers_more_often(retriever, served_embedde
     assert len(ranks["adapted"]) >= 35
     assert mrr["adapted"] >= mrr["bundled"] + 0.03, (mrr, hit5)
     assert hit5["adapted"] > hit5["bundled"], (mrr, hit5)
+
+
+def test_the_onnx_encoder_serves_the_adapted_model(adapted_model, served_embedder, tmp_path):
+    """The service encodes questions with ONNX Runtime: the adapted model's
+    folder (as sentence-transformers 5 saves it) must be read as the bundled
+    one is, not fall back to torch."""
+    from briefing_qa.onnx_encoder import OnnxEmbedder, load_query_embedder
+
+    onnx = load_query_embedder(str(adapted_model), tmp_path, "onnx", batching=False)
+    assert isinstance(onnx, OnnxEmbedder)
+    texts = ["what do schools have to do about children missing education", "kids with a parent in prison"]
+    a, b = onnx.embed(texts), served_embedder.embed(texts)
+    assert float(np.min(np.sum(a * b, axis=1))) > 0.999
