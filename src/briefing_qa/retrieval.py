@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import analysis, features, ranking
+from .abstention import Abstention, Signals
 from .citations import cite
 from .embedding import Embedder
 from .highlight import Highlighter
@@ -26,6 +27,7 @@ CANDIDATES = 100
 # Passages are always assembled up to the API's largest top_k and then cut,
 # so the first passages of an answer never depend on how many were asked for.
 MAX_PASSAGES = 20
+COVERAGE_DEPTH = 5  # chunks that must hold the question's words for the learned abstention to stand down
 # Below this cosine similarity of the best chunk, the documents are taken not
 # to answer the question. Calibrated on the best cosines of 30 general-knowledge
 # questions (bench/offtopic.jsonl: 29 of 30 at most 0.213) against 27 answerable
@@ -44,6 +46,7 @@ class AskResult:
     best_cosine: float
     context: tuple[str, ...] = ()  # the earlier question(s) it was answered in the light of
     corrections: tuple[tuple[str, str], ...] = ()  # (as typed, read as) for its mistyped words
+    signals: Signals | None = None  # what the abstention was decided on
 
     def to_json(self, question: str) -> dict:
         """The API's answer (api.AskResponse); `briefing-qa ask --json` prints the same."""
@@ -87,13 +90,17 @@ class Options:
     # words mistyped (bench/typos.py): hit@1 tune 0.388 -> 0.535, report
     # 0.380 -> 0.598; spelled right, nothing changes (docs/evaluation.md).
     typos: bool = True
+    # Abstain also when the model of data/abstention.json (fitted for the
+    # index's encoder) reads the ranking as not answering: near-domain
+    # questions the cosine floor lets through (docs/evaluation.md).
+    learned_abstention: bool = True
 
 
 @dataclass(frozen=True)
 class Ranking:
     order: list[tuple[int, float]]  # chunk numbers and fused scores, best first
     cosines: np.ndarray  # every chunk's cosine with the question (-inf outside the filter)
-    best_cosine: float
+    signals: Signals  # whether the documents seem to answer (abstention.py)
 
 
 class Retriever:
@@ -117,6 +124,9 @@ class Retriever:
         self.synonyms = Synonyms.load() if self.options.synonyms > 0 else None
         self.model = features.Model.load() if self.options.learned else None
         self._facts: features.ChunkFacts | None = None
+        self.abstention = Abstention.load(stored.manifest.model) if self.options.learned_abstention else None
+        if self.abstention is not None and self.chunks:
+            _ = self.facts  # its words of each chunk: built now, not on the first question
 
     @property
     def facts(self) -> features.ChunkFacts:
@@ -165,6 +175,7 @@ class Retriever:
         o = self.options
         cos, dense, lex, fused = self._fused(query, allowed, document_ids)
         order = ranking.ordered(fused)
+        best_sentence = None
         if self.model is not None and order:
             head = [i for i, _ in order[: self.model.depth]]
             scores = self.model.score(self.features(query, head, cos, dense, lex, fused))
@@ -173,7 +184,18 @@ class Retriever:
             head = [i for i, _ in order[: o.rerank_depth]]
             feature = ranking.best_sentence_cosines(self.sentences, self.vectors, head, query.vector)
             order = ranking.rerank(order, [(o.sentence_dense, feature)], o.rerank_depth)
-        return Ranking(order, cos, float(cos[dense[0]]) if dense else 0.0)
+            best_sentence = float(np.max(feature)) if len(feature) else None
+        best = float(cos[dense[0]]) if dense else 0.0
+        signals = Signals(best, best if best_sentence is None else best_sentence, float(lex[0][1]) if lex else 0.0,
+                          sum(self.vocabulary.weight(t) for t in query.terms), self._covered(query, order))
+        return Ranking(order, cos, signals)
+
+    def _covered(self, query: Query, order: list[tuple[int, float]]) -> bool:
+        """Every meaning word of the question stands in one of the first chunks."""
+        if self.abstention is None or not query.terms or not order:
+            return False
+        found = frozenset().union(*(self.facts.text_terms[i] for i, _ in order[:COVERAGE_DEPTH]))
+        return query.term_set <= found
 
     def features(self, query: Query, head: list[int], cos: np.ndarray, dense: list[int],
                  lex: list[tuple[int, float]], fused: dict[int, float]) -> np.ndarray:
@@ -205,7 +227,13 @@ class Retriever:
         passages = [self._passage(d, rank, self._relevance(d, r.cosines), base_url,
                                   lambda d, quote: self.highlighter.for_question(d, quote, query))
                     for rank, d in enumerate(drafts, start=1)]
-        return AskResult(r.best_cosine < self.abstain_cosine, passages, r.best_cosine, query.context, query.corrections)
+        return AskResult(self.abstains(r.signals), passages, r.signals.best_cosine, query.context, query.corrections,
+                         r.signals)
+
+    def abstains(self, s: Signals) -> bool:
+        """The documents do not seem to answer: the best chunk is far off, or
+        (the learned rule) its sentences and words are too weak together."""
+        return s.best_cosine < self.abstain_cosine or (self.abstention is not None and self.abstention.abstains(s))
 
     # -- search ------------------------------------------------------------
     def search(self, q: str, document_id: str | None = None, section: str | None = None, kind: str | None = None,

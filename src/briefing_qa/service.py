@@ -29,7 +29,9 @@ def open_retriever(index_root: Path, get_embedder, model: str, abstain: float = 
     if stored.manifest.dimension != embedder.dimension:
         raise IndexIncompatible(
             f"the index has {stored.manifest.dimension}-dimensional vectors but the model makes {embedder.dimension}: rebuild it")
-    return Retriever(stored, embedder, LexicalIndex(stored.folder / "lexical"), abstain if abstain > 0 else ABSTAIN_COSINE)
+    # A threshold set by the operator is the whole rule: the cosine floor alone.
+    return Retriever(stored, embedder, LexicalIndex(stored.folder / "lexical"), abstain if abstain > 0 else ABSTAIN_COSINE,
+                     learned_abstention=abstain <= 0)
 
 
 class Engine:

@@ -106,6 +106,7 @@ class Vocabulary:
     long_forms: dict[str, str]  # "child sexual exploitation" -> "CSE"
     counts: dict[str, int] = field(default_factory=dict)  # word (lower case) -> times the chunks use it
     capitalised: frozenset[str] = frozenset()  # words (lower case) the chunks also write with a capital
+    lower: frozenset[str] = frozenset()  # words the chunks write in lower case ("send", never "dsl")
 
     @property
     def words(self):
@@ -117,16 +118,18 @@ class Vocabulary:
         df: dict[str, int] = {}
         counts: Counter[str] = Counter()
         capitalised: set[str] = set()
+        lower: set[str] = set()
         for text in chunk_texts:
             ws = analysis.words(text)
             counts.update(w.lower() for w in ws)
             capitalised.update(w.lower() for w in ws if w[:1].isupper())
+            lower.update(w for w in ws if w.islower())
             for t in {analysis.stem(w) for w in ws if not analysis.is_stop(w)}:
                 df[t] = df.get(t, 0) + 1
         n = max(1, len(chunk_texts))
         abbr = mine_abbreviations(document_texts) if abbreviations else {}
         return cls({t: math.log(1 + n / f) for t, f in df.items()}, math.log(1 + n),
-                   abbr, {v: k for k, v in abbr.items()}, dict(counts), frozenset(capitalised))
+                   abbr, {v: k for k, v in abbr.items()}, dict(counts), frozenset(capitalised), frozenset(lower))
 
     def correction(self, word: str, name: bool = False) -> str | None:
         """The corpus word a mistyped `word` most likely meant: one edit away
@@ -189,7 +192,10 @@ class Vocabulary:
         extra: list[str] = []
         for w in re.findall(r"[A-Za-z][A-Za-z&]+", text):
             key = w[:-1] if w.endswith("s") and w[:-1] in self.abbreviations else w
-            if key in self.abbreviations or (key.upper() in self.abbreviations and key.lower() not in self.words):
+            # Typed in lower case ("dsl", or a question in capitals, folded), a
+            # short form is still one unless the corpus writes that word in
+            # lower case too ("send" is a verb as well as SEND).
+            if key in self.abbreviations or (key.upper() in self.abbreviations and key.lower() not in self.lower):
                 extra.append(self.abbreviations.get(key) or self.abbreviations[key.upper()])
         folded = " " + " ".join(analysis.words(text)).lower() + " "
         for form, abbr in self.long_forms.items():

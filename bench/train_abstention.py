@@ -1,0 +1,98 @@
+"""Fit the abstention model (src/briefing_qa/data/abstention.json) on blind
+questions, and report it on the half it never saw.
+
+    .venv/bin/python bench/train_abstention.py [--index index] [--write]
+
+Fitted on: the tune halves (bench/heldout.jsonl, blind2/blind3 tune, the
+follow-ups' tune halves), dev, check, and the out-of-scope sets
+(bench/offtopic.jsonl, bench/neardomain.jsonl). Reported on: the report
+halves of blind2/blind3 and of the follow-ups. A logistic regression over
+abstention.NAMES (standardised, classes balanced); its threshold lets about
+1 answerable question in 50 of the fitting set be abstained on (the
+issue's limit). Signals are read as the service reads them (Retriever.ask,
+the service's query encoder), so the model is fitted for the index's
+encoder and recorded with its name."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from compare_indexes import question_sets  # noqa: E402
+
+from briefing_qa.abstention import DATA, NAMES, Abstention  # noqa: E402
+from briefing_qa.service import Engine  # noqa: E402
+from briefing_qa.settings import Settings  # noqa: E402
+
+FIT = ("tune", "follow-ups tune", "first questions tune", "dev (in-sample)", "check", "off-topic", "near-domain")
+REPORT = ("report", "follow-ups report", "first questions report")
+WRONG_SHARE = 1 / 50  # answerable questions the threshold may abstain on
+
+
+def read(r, sets, names):
+    """Each question once: (id, set, answerable, signals, cosine floor says abstain)."""
+    seen, out = set(), []
+    for name in names:
+        for q in sets[name]:
+            if q.id not in seen:
+                seen.add(q.id)
+                s = r.ask(q.question, 5, context=q.context).signals
+                out.append((q.id, name, q.answerable, s, s.best_cosine < r.abstain_cosine))
+    return out
+
+
+def tally(rows, model: Abstention) -> dict:
+    ans = [x for x in rows if x[2]]
+    oos = [x for x in rows if not x[2]]
+    floor = lambda x: x[4]  # noqa: E731
+    both = lambda x: x[4] or model.abstains(x[3])  # noqa: E731
+    return {"answerable": len(ans), "out_of_scope": len(oos),
+            "wrongly_abstained": [sum(map(floor, ans)), sum(map(both, ans))],
+            "out_of_scope_abstained": [sum(map(floor, oos)), sum(map(both, oos))],
+            "wrongly_abstained_ids": [x[0] for x in ans if both(x)]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--index", type=Path, default=ROOT / "index")
+    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    ap.add_argument("--write", action="store_true", help=f"write {DATA.relative_to(ROOT)}")
+    args = ap.parse_args()
+    from sklearn.linear_model import LogisticRegression
+
+    r = Engine(Settings.from_env(env={}, index=args.index)).load()
+    sets = question_sets(args.shared)
+    fit, report = read(r, sets, FIT), read(r, sets, REPORT)
+    x = np.array([s.vector() for _, _, _, s, _ in fit])
+    y = np.array([0 if a else 1 for _, _, a, _, _ in fit])
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    lr = LogisticRegression(class_weight="balanced").fit((x - mean) / scale, y)
+    scores = np.sort(lr.decision_function((x - mean) / scale)[y == 0])[::-1]
+    allowed = int(len(scores) * WRONG_SHARE)  # this many answerable scores may lie above the threshold
+    threshold = float(scores[allowed]) if allowed < len(scores) else float(scores[-1])
+    model = Abstention(r.stored.manifest.model, tuple(map(float, mean)), tuple(map(float, scale)),
+                       tuple(float(w) for w in lr.coef_[0]), float(lr.intercept_[0]), threshold, {})
+    figures = {"fit": tally(fit, model), "report": tally(report, model)}
+    model = Abstention(model.model, model.mean, model.scale, model.weights, model.intercept, model.threshold,
+                       {"date": dt.date.today().isoformat(), "index": r.stored.manifest.version,
+                        "fit_sets": list(FIT), "report_sets": list(REPORT), **figures})
+    print(f"model {model.model}; weights {dict(zip(NAMES, np.round(model.weights, 3)))}, threshold {threshold:.3f}")
+    for part, f in figures.items():
+        print(f"{part:7s} answerable {f['answerable']}: wrongly abstained {f['wrongly_abstained'][0]} -> "
+              f"{f['wrongly_abstained'][1]}; out of scope {f['out_of_scope']}: abstained "
+              f"{f['out_of_scope_abstained'][0]} -> {f['out_of_scope_abstained'][1]}  ({', '.join(f['wrongly_abstained_ids'])})")
+    if args.write:
+        model.write()
+        print(f"wrote {DATA}")
+
+
+if __name__ == "__main__":
+    main()
