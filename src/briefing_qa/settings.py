@@ -40,7 +40,7 @@ class Settings:
     workers: int = 1
     max_file_mb: float = 50.0
     chunk_tokens: int = 200  # tiktoken budget of a chunk with its context prefix
-    abstain_threshold: float = 0.0  # <= 0: use the calibrated default in retrieval
+    abstain_threshold: float = 0.0  # <= 0: the calibrated cosine floor plus the learned rule (abstention.py); > 0: this cosine alone
     public_url: str = ""  # base for deep links to served PDFs; default: see allowed_hosts
     # Host names whose requests may set that base themselves (their Host
     # header); besides these only loopback. Others get relative links (links.py).
