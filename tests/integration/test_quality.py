@@ -179,3 +179,15 @@ def test_mistyped_questions_are_still_answered(retriever):
     assert r.hit_at_5 >= max(0.75, as_typed.hit_at_5 + 0.1, spelled.hit_at_5 - 0.03), (r.summary(), as_typed.summary())
     fixed = retriever.ask(mistype("What share of the serious case reviews involved neglect?")).corrections
     assert fixed == (("ivnolved", "involved"), ("ngelect", "neglect")), fixed
+
+
+def test_an_operators_threshold_is_the_whole_abstention_rule(corpus_index, served_embedder):
+    """BRIEFING_QA_ABSTAIN_THRESHOLD set: the cosine alone decides, as documented."""
+    from dataclasses import replace
+
+    from briefing_qa.service import Engine
+
+    r = Engine(replace(corpus_index, abstain_threshold=0.3), served_embedder).load()
+    assert r.abstention is None and r.abstain_cosine == 0.3
+    a = r.ask("How do I get an EHCP for my child?")
+    assert a.abstained == (a.best_cosine < 0.3)
