@@ -207,7 +207,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: FastAPI):
         if not engine.ready:
             engine.try_load()
-        yield
+        engine.watch()  # again after a shutdown of the same app (a test client entered twice)
+        try:
+            yield
+        finally:
+            engine.stop()
 
     app = FastAPI(
         title="Briefing QA", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,

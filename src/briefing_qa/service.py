@@ -47,6 +47,7 @@ class Engine:
         self._lock = threading.Lock()
         self._checked = 0.0
         self._watcher: threading.Thread | None = None
+        self._stop = threading.Event()
         self.error: str | None = None
         self.loaded_at: float | None = None
 
@@ -119,13 +120,13 @@ class Engine:
     def watch(self) -> threading.Thread:
         """Check for a new index version in the background (once per engine),
         so that loading a new version never happens on a request's time."""
-        if self._watcher is not None:
+        if self._watcher is not None and self._watcher.is_alive():
             return self._watcher
         interval = max(0.1, float(self.settings.reload_interval))
+        stop = self._stop = threading.Event()
 
         def loop() -> None:
-            while True:
-                time.sleep(interval)
+            while not stop.wait(interval):
                 if self._retriever is None and self.error is None and self.loaded_at is None:
                     continue  # the first load is (about to be) under way in the app's start-up
                 try:
@@ -136,3 +137,11 @@ class Engine:
         self._watcher = threading.Thread(target=loop, name="briefing-qa-index-watcher", daemon=True)
         self._watcher.start()
         return self._watcher
+
+    def stop(self) -> None:
+        """Stop the background watcher (the app's shutdown): nothing checks or
+        logs after the server is gone."""
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+            self._watcher = None
