@@ -51,7 +51,7 @@ def test_abstains_on_near_domain_questions_the_cosine_floor_lets_through(retriev
                       options=retriever.options, learned_abstention=False)
     near = load_questions(ROOT / "bench" / "neardomain.jsonl")
     learned = sum(retriever.ask(q.question).abstained for q in near)
-    assert learned >= sum(floor.ask(q.question).abstained for q in near) + 4, learned
+    assert learned >= sum(floor.ask(q.question).abstained for q in near) + 3, learned  # measured 6 against 1
     report = {json.loads(line)["id"] for name in ("blind2.jsonl", "blind3.jsonl")
               for line in (ROOT / "bench" / name).read_text(encoding="utf-8").splitlines()
               if line.strip() and json.loads(line).get("split") == "report"}
