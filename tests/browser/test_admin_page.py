@@ -63,12 +63,16 @@ def follow_progress(page) -> list[int]:
     """The progress bar's values, polled until the job says done."""
     seen = []
     stage = page.locator("#job-stage")
+    value = lambda: int(page.locator("#job-progress").evaluate("p => p.value"))  # noqa: E731
     for _ in range(3000):
-        seen.append(int(page.locator("#job-progress").evaluate("p => p.value")))
+        seen.append(value())
         if stage.get_attribute("data-state") in ("done", "failed"):
             break
         page.wait_for_timeout(200)
     expect(stage).to_have_attribute("data-state", "done")
+    # The job may have finished between the two reads above: the bar's
+    # value once it says done is the last one.
+    seen.append(value())
     return seen
 
 
