@@ -39,6 +39,11 @@ def _groups(keys: list) -> np.ndarray:
     return np.array([ids.setdefault(k, len(ids)) for k in keys], dtype=np.int64)
 
 
+def chunk_terms(chunks: list[Chunk]) -> tuple[frozenset, ...]:
+    """Each chunk's meaning words, stemmed (analysis.terms)."""
+    return tuple(frozenset(analysis.terms(c.text)) for c in chunks)
+
+
 def wants_quantity(q: Query) -> bool:
     return bool(_QUANTITY.search(q.normal))
 
@@ -68,10 +73,12 @@ class ChunkFacts:
     next: np.ndarray
 
     @classmethod
-    def build(cls, chunks: list[Chunk], titles: dict[str, str], mu: float = 2000.0) -> ChunkFacts:
+    def build(cls, chunks: list[Chunk], titles: dict[str, str], mu: float = 2000.0,
+              text_terms: tuple[frozenset, ...] | None = None) -> ChunkFacts:
+        """`text_terms`: each chunk's terms (chunk_terms), when the caller has them."""
         docs = tuple(sorted({c.document_id for c in chunks}))
         pos = {d: i for i, d in enumerate(docs)}
-        text_terms = tuple(frozenset(analysis.terms(c.text)) for c in chunks)
+        text_terms = text_terms if text_terms is not None else chunk_terms(chunks)
         path_terms = tuple(frozenset(analysis.terms(" ".join((titles.get(c.document_id, ""), *c.section_path))))
                            for c in chunks)
         # Which document a question's words point to: Dirichlet-smoothed

@@ -125,14 +125,16 @@ class Retriever:
         self.model = features.Model.load() if self.options.learned else None
         self._facts: features.ChunkFacts | None = None
         self.abstention = Abstention.load(stored.manifest.model) if self.options.learned_abstention else None
-        if self.abstention is not None and self.chunks:
-            _ = self.facts  # its words of each chunk: built now, not on the first question
+        # Each chunk's words, for the abstention's coverage check: built now
+        # (0.1 s), not on the first question; the re-ranker's facts share them.
+        self._terms = features.chunk_terms(self.chunks) if self.abstention is not None else None
 
     @property
     def facts(self) -> features.ChunkFacts:
         """Built on first use: only the learned re-ranker and its training read them."""
         if self._facts is None:
-            self._facts = features.ChunkFacts.build(self.chunks, {d.id: d.title for d in self.documents.values()})
+            self._facts = features.ChunkFacts.build(self.chunks, {d.id: d.title for d in self.documents.values()},
+                                                    text_terms=self._terms)
         return self._facts
 
     def analyse(self, text: str, with_vector: bool = True, context: tuple[str, ...] | list[str] = (),
@@ -192,9 +194,9 @@ class Retriever:
 
     def _covered(self, query: Query, order: list[tuple[int, float]]) -> bool:
         """Every meaning word of the question stands in one of the first chunks."""
-        if self.abstention is None or not query.terms or not order:
+        if self._terms is None or not query.terms or not order:
             return False
-        found = frozenset().union(*(self.facts.text_terms[i] for i, _ in order[:COVERAGE_DEPTH]))
+        found = frozenset().union(*(self._terms[i] for i, _ in order[:COVERAGE_DEPTH]))
         return query.term_set <= found
 
     def features(self, query: Query, head: list[int], cos: np.ndarray, dense: list[int],
