@@ -82,41 +82,7 @@ def ingest(paths: list[Path], settings: Settings, embedder: Callable[[], Embedde
         if on_error:
             on_error(err)
 
-    catalogs: dict[Path, dict] = {}
-    files = discover(paths)
-    if not files:
-        fail(SourceError(", ".join(map(str, paths)), "no source files found"))
-    docs: list[Document] = []
-    files_by_id: dict[str, Path] = {}
-    seen: set[str] = set()
-    for path in _progress(files, progress, "reading"):
-        doc_id = None
-        try:
-            folder = path.parent
-            if folder not in catalogs:
-                catalogs[folder] = load_catalog(folder)
-            meta = catalogs[folder].get(path.name)
-            doc_id = _unique(document_id(path), seen)
-            sha = sha256_file(path)
-            old = prev_docs.get(doc_id)
-            files_by_id[doc_id] = path
-            if old is not None and old.sha256 == sha and _same_meta(old, meta):
-                docs.append(old)
-                continue
-            doc = read_document(path, meta, max_bytes=int(settings.max_file_mb * 1e6), sha256=sha)
-            if doc.id != doc_id:
-                doc = _with_id(doc, doc_id)
-            docs.append(doc)
-            report.parsed.append(doc_id)
-        except SourceError as err:
-            seen.discard(doc_id)
-            files_by_id.pop(doc_id, None)
-            fail(err)
-        except Exception as exc:  # a reader bug must not stop the other files
-            log.exception("reading %s failed", path)
-            seen.discard(doc_id)
-            files_by_id.pop(doc_id, None)
-            fail(SourceError(str(path), f"could not be read ({type(exc).__name__}: {exc})"))
+    docs, report.parsed, files_by_id = read_sources(paths, settings, prev_docs, fail, progress)
     report.documents = [d.id for d in docs]
     report.removed = sorted(set(prev.documents if prev else {}) - set(report.documents))
 
@@ -135,26 +101,56 @@ def ingest(paths: list[Path], settings: Settings, embedder: Callable[[], Embedde
     return report
 
 
+def read_sources(paths: list[Path], settings: Settings, prev_docs: dict[str, Document],
+                 fail: Callable[[SourceError], None], progress: bool = False) -> tuple[list[Document], list[str], dict[str, Path]]:
+    """Every source file read (documents, ids parsed anew, id -> file): an
+    unchanged file keeps its document from `prev_docs`; an unreadable one is
+    passed to `fail` and the others go on."""
+    catalogs: dict[Path, dict] = {}
+    files = discover(paths)
+    if not files:
+        fail(SourceError(", ".join(map(str, paths)), "no source files found"))
+    docs: list[Document] = []
+    files_by_id: dict[str, Path] = {}
+    seen: set[str] = set()
+    parsed: list[str] = []
+    for path in _progress(files, progress, "reading"):
+        doc_id = None
+        try:
+            folder = path.parent
+            if folder not in catalogs:
+                catalogs[folder] = load_catalog(folder)
+            meta = catalogs[folder].get(path.name)
+            doc_id = _unique(document_id(path), seen)
+            sha = sha256_file(path)
+            old = prev_docs.get(doc_id)
+            files_by_id[doc_id] = path
+            if old is not None and old.sha256 == sha and _same_meta(old, meta):
+                docs.append(old)
+                continue
+            doc = read_document(path, meta, max_bytes=int(settings.max_file_mb * 1e6), sha256=sha)
+            if doc.id != doc_id:
+                doc = _with_id(doc, doc_id)
+            docs.append(doc)
+            parsed.append(doc_id)
+        except SourceError as err:
+            seen.discard(doc_id)
+            files_by_id.pop(doc_id, None)
+            fail(err)
+        except Exception as exc:  # a reader bug must not stop the other files
+            log.exception("reading %s failed", path)
+            seen.discard(doc_id)
+            files_by_id.pop(doc_id, None)
+            fail(SourceError(str(path), f"could not be read ({type(exc).__name__}: {exc})"))
+    return docs, parsed, files_by_id
+
+
 def corpus_chunks(paths: list[Path], settings: Settings, fits: Callable[[str], bool],
                   on_error: Callable[[SourceError], None] | None = None) -> tuple[dict[str, str], list[Chunk]]:
     """The sources read and chunked as `ingest` does (document id -> sha256,
     chunks), for `briefing-qa adapt`; an unreadable file is reported and skipped."""
-    shas: dict[str, str] = {}
-    chunks: list[Chunk] = []
-    catalogs: dict[Path, dict] = {}
-    for path in discover(paths):
-        try:
-            if path.parent not in catalogs:
-                catalogs[path.parent] = load_catalog(path.parent)
-            doc = read_document(path, catalogs[path.parent].get(path.name), max_bytes=int(settings.max_file_mb * 1e6))
-        except Exception as exc:  # noqa: BLE001 - one bad file never stops the others
-            err = exc if isinstance(exc, SourceError) else SourceError(str(path), f"could not be read ({exc})")
-            if on_error:
-                on_error(err)
-            continue
-        shas[_unique(doc.id, set(shas))] = doc.sha256
-        chunks += chunk_document(doc, budget=settings.chunk_tokens, fits=fits)
-    return shas, chunks
+    docs, _, _ = read_sources(paths, settings, {}, on_error or (lambda err: None))
+    return {d.id: d.sha256 for d in docs}, [c for d in docs for c in chunk_document(d, budget=settings.chunk_tokens, fits=fits)]
 
 
 def build_version(docs: list[Document], settings: Settings, embedder: Callable[[], Embedder],
