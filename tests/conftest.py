@@ -6,6 +6,7 @@ HTTP server (tests/integration, tests/browser, tests/ops; marked
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -19,7 +20,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "ingest"
-
+# The question files `make index` adapts the encoder on, read from the
+# Makefile so the tests' model is trained as the shipped one is.
+TRAINING_QUESTIONS = tuple(ROOT / p for p in re.search(r"^TRAINING_QUESTIONS \?= (.+)$", (ROOT / "Makefile").read_text(
+    encoding="utf-8"), re.M).group(1).split())
 
 
 def _shared() -> Path:
@@ -70,10 +74,11 @@ def adapted_model(embedder) -> Path:
     settings = Settings.from_env(env={})
     shas, chunks = corpus_chunks([CORPUS], settings, embedder.fits)
     key = hashlib.sha256(repr((model_identity(base), asdict(adaptation.Recipe()), sorted(shas.items()),
-                               Path(adaptation.__file__).read_bytes())).encode()).hexdigest()[:16]
+                               Path(adaptation.__file__).read_bytes(),
+                               [p.read_bytes() for p in TRAINING_QUESTIONS])).encode()).hexdigest()[:16]
     out = ROOT / "build" / "test-model" / key
     if adaptation.Adaptation.read(out) is None:
-        adaptation.adapt(base, model_name(base), model_identity(base), shas, chunks, out)
+        adaptation.adapt(base, model_name(base), model_identity(base), shas, chunks, out, questions=TRAINING_QUESTIONS)
     return out
 
 

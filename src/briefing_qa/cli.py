@@ -70,10 +70,14 @@ def adapt(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders [env: BRIEFING_QA_SOURCES; default: ingest/]")] = None,
     index: IndexOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Train again even if an adapted model is there")] = False,
+    questions: Annotated[list[Path] | None, typer.Option(
+        "--questions", help="A JSON-lines file of questions and their verbatim answers to learn from too; repeatable. "
+        'Records marked "split": "report" are never read [env: BRIEFING_QA_TRAINING_QUESTIONS]')] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress")] = False,
 ) -> None:
     """Adapt the encoder to the documents (once; some 10 minutes on 2 cores),
-    so questions find their passages more often; `ingest` then embeds with it."""
+    and to practitioners' questions when given, so questions find their
+    passages more often; `ingest` then embeds with it."""
     from .adaptation import ADAPTED_DIR, up_to_date
     from .adaptation import adapt as run
     from .embedding import load_embedder, model_identity, model_name
@@ -82,11 +86,11 @@ def adapt(
     from .settings import default_model
 
     try:
-        s = _settings(index=index)
+        s = _settings(index=index, training_questions=tuple(questions) if questions else None)
         base = s.model or default_model()
         out = s.index / ADAPTED_DIR
         base_id = model_identity(base)
-        done = None if force else up_to_date(out, base_id)
+        done = None if force else up_to_date(out, base_id, questions=s.training_questions)
         if done is not None:
             typer.echo(f"the encoder is already adapted ({len(done.documents)} documents, {done.created}): {out}; "
                        "--force trains it again")
@@ -99,11 +103,13 @@ def adapt(
                 if not quiet and (step % 10 == 0 or step == steps):
                     typer.echo(f"step {step}/{steps}: loss {loss:.3f}", err=True)
 
-            info = run(base, model_name(base), base_id, docs, chunks, out, progress=progress)
+            info = run(base, model_name(base), base_id, docs, chunks, out, progress=progress, questions=s.training_questions)
     except BriefingQAError as exc:
         _fail(exc)
     typer.echo(f"adapted {info.base} to {len(info.documents)} documents: {info.pairs} pairs, {info.steps} steps, "
-               f"loss {info.first_loss:.2f} -> {info.last_loss:.2f}, {info.seconds:.0f} s -> {out}")
+               f"loss {info.first_loss:.2f} -> {info.last_loss:.2f}"
+               + (f"; {info.question_pairs} questions, {len(info.question_losses)} steps" if info.questions else "")
+               + f", {info.seconds:.0f} s -> {out}")
     if s.model:
         typer.echo(f"note: BRIEFING_QA_MODEL is set, so it is still used; set it to {out} to use the adapted model")
 

@@ -72,6 +72,7 @@ class Question:
     section: str | None
     kind: str
     context: tuple[str, ...] = ()  # earlier questions of the conversation (follow-ups)
+    split: str = ""  # "tune" or "report" in the blind sets: `adapt` never reads a "report" one
 
     @property
     def answerable(self) -> bool:
@@ -91,7 +92,7 @@ def load_questions(path: Path) -> list[Question]:
             d = json.loads(line)
             out.append(Question(id=str(d["id"]), question=d["question"], accept=tuple(d.get("accept") or ()),
                                 section=d.get("section"), kind=d.get("kind") or "",
-                                context=tuple(d.get("context") or ())))
+                                context=tuple(d.get("context") or ()), split=str(d.get("split") or "")))
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidRequest(f"{path}:{n}: not a question record ({exc})") from exc
     if not out:

@@ -63,12 +63,16 @@ class Settings:
     safety_notice: str = ""
     danger_phrases: tuple[str, ...] = ()
     job_encoder: str = "onnx"  # what admin jobs embed new text with: "onnx" (fp32, torch's vectors) or "torch"
+    # Question files (JSON lines: question, accept) `briefing-qa adapt`
+    # also learns from; records marked "split": "report" are never read.
+    training_questions: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         # Overrides may come as strings (CLI, tests): keep the declared types.
         object.__setattr__(self, "index", Path(self.index))
         object.__setattr__(self, "sources", tuple(Path(p) for p in self.sources))
         object.__setattr__(self, "corpus", Path(self.corpus))
+        object.__setattr__(self, "training_questions", tuple(Path(p) for p in self.training_questions))
 
     @property
     def model_path(self) -> str:
@@ -154,7 +158,7 @@ def _parse(name: str, raw: str):
         if raw.lower() in ("0", "false", "no", "off"):
             return False
         raise ValueError("expected true or false")
-    if name == "sources":
+    if name in ("sources", "training_questions"):
         return tuple(Path(p) for p in _list(raw.replace(os.pathsep, ",")))
     if kind.startswith("tuple"):
         return _list(raw)

@@ -10,10 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 from briefing_qa import adaptation
-from briefing_qa.adaptation import ADAPTED_DIR, PROVENANCE, Adaptation, Recipe, training_pairs, up_to_date
+from briefing_qa.adaptation import (ADAPTED_DIR, PROVENANCE, Adaptation, Recipe, question_pairs, read_questions,
+                                    training_pairs, up_to_date)
 from briefing_qa.cli import app
 from briefing_qa.embedding import model_name
-from briefing_qa.errors import TooLittleText
+from briefing_qa.errors import InvalidRequest, TooLittleText
+from briefing_qa.evaluate import Question
 from briefing_qa.records import Chunk
 from briefing_qa.settings import Settings, default_model
 
@@ -120,3 +122,66 @@ def test_adapt_command_on_too_little_text_is_one_line(tmp_path):
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1].startswith("error: the sources give")
     assert not (tmp_path / "index" / ADAPTED_DIR).exists()
+
+
+def _questions(tmp_path: Path, *records: dict, name: str = "q.jsonl") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    return path
+
+
+def test_questions_marked_report_are_never_read(tmp_path):
+    path = _questions(
+        tmp_path,
+        {"id": "a", "question": "How often is DSL training?", "accept": ["every two years"], "split": "tune"},
+        {"id": "b", "question": "Who keeps the records?", "accept": ["the designated safeguarding lead"]},
+        {"id": "c", "question": "What did the reviews find?", "accept": ["neglect"], "split": "report"},
+        {"id": "d", "question": "and at school?", "accept": ["school"], "context": ["What is neglect?"]},
+        {"id": "e", "question": "Who won the World Cup?", "accept": []},
+    )
+    examples, hashes = read_questions([path])
+    assert [e.question for e in examples] == ["How often is DSL training?", "Who keeps the records?"]
+    assert list(hashes) == ["q.jsonl"] and len(hashes["q.jsonl"]) == 64
+
+
+def test_a_bad_questions_file_is_a_clear_error(tmp_path):
+    with pytest.raises(InvalidRequest, match="cannot read the questions file"):
+        read_questions([tmp_path / "missing.jsonl"])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "question": "ok", "accept": ["x"]}\n{"id": "b", "accept": ["no question"]}\n', encoding="utf-8")
+    with pytest.raises(InvalidRequest, match=r"bad.jsonl:2: not a question record"):
+        read_questions([bad])
+
+
+def test_question_pairs_take_the_answer_chunk_and_the_best_wrong_one():
+    chunks = [chunk(n) for n in range(5)]
+    ex = [Question("a", "when is a chunk number three?", ("Chunk number 3 has",), None, ""),
+          Question("b", "nowhere", ("not in any chunk",), None, "")]
+    pairs = question_pairs(ex, chunks, lambda e: [3, 1, 2])
+    assert len(pairs) == 1  # no chunk holds the second answer
+    p = pairs[0]
+    assert p.query == ex[0].question and p.key == chunks[3].text and p.passage == chunks[3].context
+    assert p.negative == chunks[1].context and p.negative_key == chunks[1].text  # the best ranked without the answer
+
+
+def test_other_question_files_call_for_another_adaptation(tmp_path):
+    q1 = _questions(tmp_path, {"id": "a", "question": "Who keeps the records?", "accept": ["the DSL"]}, name="one.jsonl")
+    folder = write(tmp_path / "m", info(questions=read_questions([q1])[1]))
+    assert up_to_date(folder, "all-MiniLM-L6-v2@sha256:aa", questions=[q1]) is not None
+    assert up_to_date(folder, "all-MiniLM-L6-v2@sha256:aa") is None  # adapted on questions, none given now
+    q1.write_text(q1.read_text(encoding="utf-8") + json.dumps({"id": "b", "question": "More?", "accept": ["x"]}) + "\n",
+                  encoding="utf-8")
+    assert up_to_date(folder, "all-MiniLM-L6-v2@sha256:aa", questions=[q1]) is None
+
+
+def test_adapt_command_names_a_missing_questions_file(tmp_path):
+    result = CliRunner().invoke(app, ["adapt", "--index", str(tmp_path / "index"), "--questions",
+                                      str(tmp_path / "nope.jsonl")], env={})
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1].startswith("error: cannot read the questions file")
+    assert not (tmp_path / "index" / ADAPTED_DIR).exists()
+
+
+def test_training_questions_come_from_the_environment_too():
+    s = Settings.from_env(env={"BRIEFING_QA_TRAINING_QUESTIONS": "bench/a.jsonl,bench/b.jsonl"})
+    assert s.training_questions == (Path("bench/a.jsonl"), Path("bench/b.jsonl"))
