@@ -10,8 +10,16 @@ import pytest
 from typer.testing import CliRunner
 
 from briefing_qa import adaptation
-from briefing_qa.adaptation import (ADAPTED_DIR, PROVENANCE, Adaptation, Recipe, question_pairs, read_questions,
-                                    training_pairs, up_to_date)
+from briefing_qa.adaptation import (
+    ADAPTED_DIR,
+    PROVENANCE,
+    Adaptation,
+    Recipe,
+    question_pairs,
+    read_questions,
+    training_pairs,
+    up_to_date,
+)
 from briefing_qa.cli import app
 from briefing_qa.embedding import model_name
 from briefing_qa.errors import InvalidRequest, TooLittleText
