@@ -42,8 +42,6 @@ def test_abstains_on_near_domain_questions_the_cosine_floor_lets_through(retriev
     answers, while answerable blind questions it never saw (the report
     halves) are abstained on at most about 1 in 50, and a keyword the
     documents use is answered however short."""
-    import json
-
     from briefing_qa.retrieval import Retriever
 
     assert retriever.abstention is not None  # fitted for the served (adapted) encoder
@@ -52,21 +50,25 @@ def test_abstains_on_near_domain_questions_the_cosine_floor_lets_through(retriev
     near = load_questions(ROOT / "bench" / "neardomain.jsonl")
     learned = sum(retriever.ask(q.question).abstained for q in near)
     assert learned >= sum(floor.ask(q.question).abstained for q in near) + 3, learned  # measured 6 against 1
-    report = {json.loads(line)["id"] for name in ("blind2.jsonl", "blind3.jsonl")
-              for line in (ROOT / "bench" / name).read_text(encoding="utf-8").splitlines()
-              if line.strip() and json.loads(line).get("split") == "report"}
-    answerable = [q for name in ("blind2.jsonl", "blind3.jsonl") for q in load_questions(ROOT / "bench" / name)
-                  if q.id in report and q.answerable]
-    r = evaluate(retriever, answerable)
+    r = evaluate(retriever, report_half())
     assert r.n_answerable >= 80 and r.wrongly_abstained <= r.n_answerable / 50 + 1, r.abstained_answerable
     for keyword in ("sexting", "dsl", "LADO", "upskirting"):
         assert not retriever.ask(keyword).abstained, keyword
 
 
+def report_half(with_context: bool = True) -> list:
+    """The answerable questions of the blind report halves (blind2, blind3):
+    nothing was tuned or trained on them (`adapt` learns from the tune
+    halves and bench/heldout.jsonl)."""
+    return [q for name in ("blind2.jsonl", "blind3.jsonl") for q in load_questions(ROOT / "bench" / name)
+            if q.split == "report" and q.answerable and (with_context or not q.context)]
+
+
 def test_word_piece_matching_finds_answers_worded_differently(retriever):
-    """The blind held-out questions (bench/heldout.jsonl), asked with and
-    without the late-interaction list (tokens.py) on the same index: it puts
-    the answer in the top 5 and first more often."""
+    """The blind report halves, asked with and without the late-interaction
+    list (tokens.py) on the same index: it puts the answer in the top 5 and
+    first more often (measured 0.891 / 0.735 against 0.837 / 0.673, hit@5 /
+    MRR@10)."""
     from dataclasses import replace
 
     from briefing_qa.retrieval import Retriever
@@ -74,10 +76,10 @@ def test_word_piece_matching_finds_answers_worded_differently(retriever):
     assert retriever.tokens is not None  # the index has its word-piece vectors
     plain = Retriever(retriever.stored, retriever.embedder, retriever.lexical, retriever.abstain_cosine,
                       options=replace(retriever.options, late_weight=0.0))
-    qs = [q for q in load_questions(ROOT / "bench" / "heldout.jsonl") if q.answerable]
+    qs = report_half()
     late, without = evaluate(retriever, qs), evaluate(plain, qs)
-    assert late.hit_at_5 >= without.hit_at_5 + 0.08, (late.summary(), without.summary())
-    assert late.mrr_at_10 > without.mrr_at_10 and late.hit_at_5 >= 0.75, late.missed_at_5
+    assert late.hit_at_5 >= without.hit_at_5 + 0.03, (late.summary(), without.summary())
+    assert late.mrr_at_10 >= without.mrr_at_10 + 0.03 and late.hit_at_5 >= 0.8, late.missed_at_5
 
 
 def test_quotes_are_exact_slices(retriever):
@@ -149,12 +151,11 @@ def test_highlights_mark_the_sentence_nearest_in_meaning_and_the_one_sharing_mos
 
 
 def test_mistyped_questions_are_still_answered(retriever):
-    """Hurried typing: the held-out questions with two letters swapped in
-    their two longest words ("chlidren", "aanlysis"). Read as the documents'
-    words (vocabulary.py), they are answered as well as when spelled right
-    (hit@5 0.82 either way with the torch encoder; 0.64 as typed) and at
-    most one more is abstained on than when spelled right (as typed, h17
-    fell under the cosine rule); each correction is reported."""
+    """Hurried typing: the report halves' questions with two letters swapped
+    in their two longest words ("chlidren", "aanlysis"). Read as the
+    documents' words (vocabulary.py), they are answered nearly as well as
+    when spelled right and far better than as typed, and at most one more is
+    abstained on than when spelled right; each correction is reported."""
     from dataclasses import replace
 
     from briefing_qa.evaluate import Question
@@ -168,7 +169,7 @@ def test_mistyped_questions_are_still_answered(retriever):
                 words[i] = w[0] + w[2] + w[1] + w[3:]
         return " ".join(words)
 
-    clean = [q for q in load_questions(ROOT / "bench" / "heldout.jsonl") if q.answerable]
+    clean = report_half(with_context=False)
     qs = [Question(q.id, mistype(q.question), q.accept, q.section, q.kind) for q in clean]
     assert sum(a.question != b.question for a, b in zip(qs, clean)) >= 35
     r = evaluate(retriever, qs)
