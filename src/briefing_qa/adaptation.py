@@ -149,7 +149,7 @@ def read_questions(paths: list[Path]) -> tuple[list[Question], dict[str, str]]:
 def question_pairs(questions: list[Question], chunks: list[Chunk], ranked: Callable[[Question], list[int]],
                    seed: int = 0) -> list[Pair]:
     """(question, the first chunk holding its answer) pairs, shuffled, each
-    with the best chunk of `ranked(example)` (chunk numbers, best first)
+    with the best chunk of `ranked(question)` (chunk numbers, best first)
     that does not hold it as a hard negative. A question whose answer no
     chunk holds is left out."""
     folded = [fold_quote(c.text) for c in chunks]
