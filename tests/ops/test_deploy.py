@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shutil
 import subprocess
@@ -42,6 +43,31 @@ def test_dockerfile_shape():
     assert re.search(r"^HEALTHCHECK .*\n?.*readyz", runtime, re.M)
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".venv", ".git", "index/*"} <= set(ignored)
+
+
+def _in_build_context(path: str, patterns: list[str]) -> bool:
+    """.dockerignore's rule: the last pattern that matches decides; `!` re-includes."""
+    keep = True
+    for pat in patterns:
+        neg = pat.startswith("!")
+        pat = pat.lstrip("!")
+        if fnmatch.fnmatch(path, pat) or path.startswith(pat.rstrip("/") + "/"):
+            keep = neg
+    return keep
+
+
+def test_the_image_build_has_every_question_file_make_index_reads():
+    """`make index` adapts the encoder on the Makefile's TRAINING_QUESTIONS:
+    each must be in the build context and copied before `make index` runs."""
+    from tests.conftest import TRAINING_QUESTIONS
+
+    build = DOCKERFILE.read_text().split("AS runtime")[0].split("RUN make index")[0]
+    copied = [src for line in re.findall(r"^COPY\s+(.+)$", build, re.M) for src in line.split()[:-1]]
+    patterns = [p for p in (ROOT / ".dockerignore").read_text().splitlines() if p.strip() and not p.startswith("#")]
+    for path in TRAINING_QUESTIONS:
+        rel = str(path.relative_to(ROOT))
+        assert _in_build_context(rel, patterns), rel
+        assert any(fnmatch.fnmatch(rel, src) for src in copied), (rel, copied)
 
 
 def test_makefile_setup_is_what_the_image_runs():
