@@ -26,6 +26,16 @@ TRAINING_QUESTIONS = tuple(ROOT / p for p in re.search(r"^TRAINING_QUESTIONS \?=
     encoding="utf-8"), re.M).group(1).split())
 
 
+def report_half(with_context: bool = True) -> list:
+    """The answerable questions of the blind report halves (blind2, blind3):
+    nothing was tuned or trained on them (`adapt` learns from the tune
+    halves and bench/heldout.jsonl)."""
+    from briefing_qa.evaluate import load_questions
+
+    return [q for name in ("blind2.jsonl", "blind3.jsonl") for q in load_questions(ROOT / "bench" / name)
+            if q.split == "report" and q.answerable and (with_context or not q.context)]
+
+
 def _shared() -> Path:
     """The read-only material beside the project (../shared); CI clones may sit elsewhere."""
     for candidate in (os.environ.get("BRIEFING_QA_SHARED"), ROOT.parent / "shared", "/work/shared"):

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from .analysis import fold_quote
 from .errors import InvalidRequest, TooLittleText
-from .evaluate import Question, load_questions
+from .evaluate import Question, holds_answer, load_questions
 from .records import Chunk
 from .structure import sentence_spans
 
@@ -155,8 +155,7 @@ def question_pairs(questions: list[Question], chunks: list[Chunk], ranked: Calla
     folded = [fold_quote(c.text) for c in chunks]
     pairs: list[Pair] = []
     for q in questions:
-        want = [fold_quote(a) for a in q.accept]
-        holds = [i for i, t in enumerate(folded) if any(w in t for w in want)]
+        holds = [i for i, t in enumerate(folded) if holds_answer(t, q.accept)]
         if not holds:
             continue
         pos = chunks[holds[0]]

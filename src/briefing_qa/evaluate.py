@@ -31,8 +31,13 @@ from .errors import InvalidRequest
 
 
 def quote_hits(quote: str, accept: list[str]) -> bool:
-    q = fold_quote(quote)
-    return any(fold_quote(a) in q for a in accept if a.strip())
+    return holds_answer(fold_quote(quote), accept)
+
+
+def holds_answer(folded: str, accept) -> bool:
+    """The matching rule, on a text already folded (fold_quote): for callers
+    that check one text against many questions."""
+    return any(fold_quote(a) in folded for a in accept if a.strip())
 
 
 def accept_span(quote: str, accept: list[str]) -> tuple[int, int] | None:

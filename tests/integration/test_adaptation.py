@@ -9,9 +9,8 @@ import numpy as np
 
 from briefing_qa import analysis
 from briefing_qa.adaptation import ADAPTED_DIR, Adaptation, Recipe
-from briefing_qa.evaluate import load_questions
 from briefing_qa.settings import default_model
-from tests.conftest import ROOT, TRAINING_QUESTIONS
+from tests.conftest import TRAINING_QUESTIONS, report_half
 
 
 def test_the_adapted_model_says_what_it_was_made_from(adapted_model, embedder):
@@ -53,11 +52,7 @@ def test_adapted_vectors_find_blind_answers_more_often(retriever, served_embedde
     """Chunk vectors alone (no BM25, no re-ranking), on the report halves of
     blind2 and blind3, which training never reads: the same chunks embedded
     by each model."""
-    qs = []
-    for name in ("blind2.jsonl", "blind3.jsonl"):
-        path = ROOT / "bench" / name
-        report = {d["id"] for d in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if d.get("split") == "report"}
-        qs += [q for q in load_questions(path) if q.answerable and q.id in report]
+    qs = report_half()
     texts = [" ".join([*q.context, q.question]) for q in qs]
     contexts = [c.context for c in retriever.chunks]
     ranks = {}

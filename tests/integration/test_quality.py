@@ -5,7 +5,7 @@ slices of the canonical text."""
 import pytest
 
 from briefing_qa.evaluate import evaluate, load_questions
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT, SHARED, report_half
 
 DEV = SHARED / "eval" / "dev.jsonl"
 
@@ -54,14 +54,6 @@ def test_abstains_on_near_domain_questions_the_cosine_floor_lets_through(retriev
     assert r.n_answerable >= 80 and r.wrongly_abstained <= r.n_answerable / 50 + 1, r.abstained_answerable
     for keyword in ("sexting", "dsl", "LADO", "upskirting"):
         assert not retriever.ask(keyword).abstained, keyword
-
-
-def report_half(with_context: bool = True) -> list:
-    """The answerable questions of the blind report halves (blind2, blind3):
-    nothing was tuned or trained on them (`adapt` learns from the tune
-    halves and bench/heldout.jsonl)."""
-    return [q for name in ("blind2.jsonl", "blind3.jsonl") for q in load_questions(ROOT / "bench" / name)
-            if q.split == "report" and q.answerable and (with_context or not q.context)]
 
 
 def test_word_piece_matching_finds_answers_worded_differently(retriever):
