@@ -5,7 +5,11 @@ questions, and report it on the half it never saw.
 
 Fitted on: the tune halves (bench/heldout.jsonl, blind2/blind3 tune, the
 follow-ups' tune halves), dev, check, and the out-of-scope sets
-(bench/offtopic.jsonl, bench/neardomain.jsonl). Reported on: the report
+(bench/offtopic.jsonl, bench/neardomain.jsonl). The encoder was trained on
+the tune questions (adaptation.py), which lifts their cosines above what a
+new question gets: with `--folds` (bench/fold_indexes.py) each of them is
+read from the index whose encoder never saw it, as the service will read
+the next practitioner's question. Reported on: the report
 halves of blind2/blind3 and of the follow-ups. A logistic regression over
 abstention.NAMES (standardised, classes balanced); its threshold lets about
 1 answerable question in 50 of the fitting set be abstained on (the
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 
@@ -37,15 +42,26 @@ REPORT = ("report", "follow-ups report", "first questions report")
 WRONG_SHARE = 1 / 50  # answerable questions the threshold may abstain on
 
 
-def read(r, sets, names):
-    """Each question once: (id, set, answerable, signals, cosine floor says abstain)."""
+def read(r, sets, names, unseen: dict | None = None):
+    """Each question once: (id, set, answerable, signals, cosine floor says
+    abstain); `unseen`: question id -> a retriever whose encoder never saw it."""
     seen, out = set(), []
     for name in names:
         for q in sets[name]:
             if q.id not in seen:
                 seen.add(q.id)
-                s = r.ask(q.question, 5, context=q.context).signals
-                out.append((q.id, name, q.answerable, s, s.best_cosine < r.abstain_cosine))
+                by = (unseen or {}).get(q.id, r)
+                s = by.ask(q.question, 5, context=q.context).signals
+                out.append((q.id, name, q.answerable, s, s.best_cosine < by.abstain_cosine))
+    return out
+
+
+def fold_retrievers(folder: Path) -> dict:
+    """Question id -> the retriever of the fold index (bench/fold_indexes.py) that never trained on it."""
+    out = {}
+    for fold in sorted(folder.glob("fold*")):
+        r = Engine(Settings.from_env(env={}, index=fold)).load()
+        out.update({i: r for i in json.loads((fold / "held_out.json").read_text(encoding="utf-8"))})
     return out
 
 
@@ -64,13 +80,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--index", type=Path, default=ROOT / "index")
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    ap.add_argument("--folds", type=Path, help="read each training question from the fold index that never saw it")
     ap.add_argument("--write", action="store_true", help=f"write {DATA.relative_to(ROOT)}")
     args = ap.parse_args()
     from sklearn.linear_model import LogisticRegression
 
     r = Engine(Settings.from_env(env={}, index=args.index)).load()
     sets = question_sets(args.shared)
-    fit, report = read(r, sets, FIT), read(r, sets, REPORT)
+    unseen = fold_retrievers(args.folds) if args.folds else None
+    fit, report = read(r, sets, FIT, unseen), read(r, sets, REPORT)
     x = np.array([s.vector() for _, _, _, s, _ in fit])
     y = np.array([0 if a else 1 for _, _, a, _, _ in fit])
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
@@ -83,7 +101,8 @@ def main() -> None:
     figures = {"fit": tally(fit, model), "report": tally(report, model)}
     model = Abstention(model.model, model.mean, model.scale, model.weights, model.intercept, model.threshold,
                        {"date": dt.date.today().isoformat(), "index": r.stored.manifest.version,
-                        "fit_sets": list(FIT), "report_sets": list(REPORT), **figures})
+                        "fit_sets": list(FIT), "report_sets": list(REPORT),
+                        "trained_questions_read_from_folds": len(unseen or {}), **figures})
     print(f"model {model.model}; weights {dict(zip(NAMES, np.round(model.weights, 3)))}, threshold {threshold:.3f}")
     for part, f in figures.items():
         print(f"{part:7s} answerable {f['answerable']}: wrongly abstained {f['wrongly_abstained'][0]} -> "
