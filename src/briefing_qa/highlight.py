@@ -13,11 +13,14 @@ from . import analysis
 from .chunking import embedded_sentence_spans
 from .passages import PassageDraft, chunk_run
 from .query import Query
-from .ranking import SentenceTable, nearest_row
+from .ranking import SentenceTable, nearest_rows
 from .records import Chunk
 from .structure import sentence_spans
 from .tokens import TokenTable, sentence_scores
 from .vocabulary import Vocabulary
+
+
+MIN_TERMS = 3  # meaning words a sentence needs to be marked as nearest the question
 
 
 class Highlighter:
@@ -93,16 +96,21 @@ class Highlighter:
         run = chunk_run(draft, self.chunks)
         if run is None:
             return None
-        row = nearest_row(self.sentences, run[0], run[1], qv)
-        if row is None:
-            return None
-        i = int(self.sentences.owner[row])
-        spans = self._embedded_spans(i)
-        if len(spans) != self.sentences.first[i + 1] - self.sentences.first[i]:  # vectors from another sentence split
-            return None
-        s, e = spans[row - self.sentences.first[i]]
-        start = self.chunks[i].start - draft.start
-        return start + s, start + e
+        found = None
+        for row in nearest_rows(self.sentences, run[0], run[1], qv):
+            i = int(self.sentences.owner[row])
+            spans = self._embedded_spans(i)
+            if len(spans) != self.sentences.first[i + 1] - self.sentences.first[i]:  # vectors from another sentence split
+                return None
+            s, e = spans[row - self.sentences.first[i]]
+            start = self.chunks[i].start - draft.start
+            found = found or (start + s, start + e)
+            # A sentence of a word or two ("In one case:") is embedded behind
+            # its section's path, which then is most of what its vector
+            # says: the nearest one that says something of its own.
+            if len(analysis.terms(self.chunks[i].text[s:e])) >= MIN_TERMS:
+                return start + s, start + e
+        return found
 
     def _best_pieces(self, draft: PassageDraft, quote: str, query: Query, sentences: list) -> tuple[int, int] | None:
         """The passage's sentence whose word pieces best meet the question's

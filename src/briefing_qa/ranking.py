@@ -142,9 +142,7 @@ def reorder(order: list[tuple[int, float]], scores: np.ndarray, depth: int) -> l
     return ranked + [(i, floor - 1e-6 * (k + 1)) for k, (i, _) in enumerate(tail)]
 
 
-def nearest_row(table: SentenceTable, first_chunk: int, last_chunk: int, qv: np.ndarray) -> int | None:
-    """The sentence row nearest the question among chunks first..last."""
+def nearest_rows(table: SentenceTable, first_chunk: int, last_chunk: int, qv: np.ndarray) -> np.ndarray:
+    """The sentence rows of chunks first..last, nearest the question first."""
     lo, hi = int(table.first[first_chunk]), int(table.first[last_chunk + 1])
-    if hi <= lo:
-        return None
-    return lo + int(np.argmax(table.vectors[lo:hi] @ qv))
+    return lo + np.argsort(-(table.vectors[lo:hi] @ qv), kind="stable") if hi > lo else np.zeros(0, dtype=np.int64)

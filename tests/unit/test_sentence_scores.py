@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from briefing_qa import ranking
+from briefing_qa import analysis, ranking
 from briefing_qa.chunking import embedded_sentence_spans
+from briefing_qa.highlight import MIN_TERMS
+from briefing_qa.passages import PassageDraft
 
 ROOT = Path(__file__).resolve().parents[2]
 BRIEFING = "triennial-analysis-briefing-local-safeguarding-partnerships.txt"
@@ -59,9 +61,27 @@ def test_nearest_sentence_is_the_best_row_of_the_passage(retriever):
                 spans = embedded_sentence_spans(c.text)
                 vecs = r.sentences.vectors[r.sentences.first[i]:r.sentences.first[i + 1]]
                 rows += [(float(v @ qv), c.start - start + s, c.start - start + e) for (s, e), v in zip(spans, vecs)]
-        best = max(rows)
+        best = max(r for r in rows if len(analysis.terms(p.quote[r[1]:r[2]])) >= MIN_TERMS)
         assert (best[1], best[2]) in p.highlights
         assert p.quote[best[1]:best[2]].strip()
+
+
+def test_a_sentence_of_a_word_or_two_is_not_marked_as_nearest(retriever):
+    """"In one case:" is embedded behind its section's path, so for a
+    question on that section it can come nearest; the nearest sentence that
+    says something of its own is marked instead."""
+    r = retriever
+    t = r.sentences
+    i, (s, e) = next((i, sp) for i, c in enumerate(r.chunks) for sp in embedded_sentence_spans(c.text)
+                     if c.document_id.startswith("triennial") and len(analysis.terms(c.text[sp[0]:sp[1]])) < MIN_TERMS)
+    c = r.chunks[i]
+    short = c.text[s:e]
+    qv = t.vectors[t.first[i] + embedded_sentence_spans(c.text).index((s, e))]  # the short sentence's own vector
+    assert ranking.nearest_rows(t, i, i, qv)[0] == t.first[i] + embedded_sentence_spans(c.text).index((s, e))
+    draft = PassageDraft(c.document_id, c.section_id, c.ordinal, c.ordinal, c.start, c.end, c.kind, i)
+    got = r.highlighter._nearest(draft, qv)
+    assert got is not None and c.text[got[0]:got[1]] != short
+    assert len(analysis.terms(c.text[got[0]:got[1]])) >= MIN_TERMS
 
 
 def test_a_marked_lead_in_ending_with_a_colon_brings_what_follows(retriever):
