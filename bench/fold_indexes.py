@@ -24,18 +24,19 @@ import json
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
+from tests.conftest import CORPUS, TRAINING_QUESTIONS  # noqa: E402
+
 from briefing_qa import adaptation  # noqa: E402
 from briefing_qa.embedding import load_embedder, model_identity, model_name  # noqa: E402
 from briefing_qa.ingest import corpus_chunks  # noqa: E402
 from briefing_qa.settings import Settings, default_model  # noqa: E402
-from tests.conftest import CORPUS, TRAINING_QUESTIONS  # noqa: E402
 
 FOLDS = 2
 
@@ -67,15 +68,12 @@ def main() -> None:
     for f in range(FOLDS):
         held = [q for q in questions if fold_of(q.question) == f]
         seen = [q for q in questions if fold_of(q.question) != f]
-        model = SentenceTransformer(str(stage1), device="cpu")
-        pairs = adaptation.question_pairs(seen, chunks, adaptation._dense_ranking(model, chunks), recipe.seed)
-        model, losses = adaptation.train(model, pairs, recipe, batch=recipe.question_batch, lr=recipe.question_lr,
-                                         epochs=recipe.question_epochs, decay=recipe.question_decay)
+        model, pairs, losses = adaptation.question_stage(SentenceTransformer(str(stage1), device="cpu"), seen,
+                                                         chunks, recipe)
         folder = args.out / f"fold{f}"
         shutil.rmtree(folder, ignore_errors=True)
-        model.save(str(folder / adaptation.ADAPTED_DIR))
-        (folder / adaptation.ADAPTED_DIR / adaptation.PROVENANCE).write_text(json.dumps(asdict(replace(
-            info, questions=hashes, question_pairs=len(pairs), question_losses=losses)), indent=1), encoding="utf-8")
+        adaptation.write_model(model, replace(info, questions=hashes, question_pairs=len(pairs), question_losses=losses),
+                               folder / adaptation.ADAPTED_DIR)
         (folder / "held_out.json").write_text(json.dumps(sorted(q.id for q in held), indent=1), encoding="utf-8")
         subprocess.run([str(ROOT / ".venv" / "bin" / "briefing-qa"), "ingest", "--quiet", "--index", str(folder),
                         str(CORPUS)], check=True)

@@ -238,15 +238,31 @@ def adapt(base: str, base_name: str, base_id: str, documents: dict[str, str], ch
     qpairs: list[Pair] = []
     qlosses: list[float] = []
     if asked:
-        qpairs = question_pairs(asked, chunks, _dense_ranking(model, chunks), recipe.seed)
-        model, qlosses = train(model, qpairs, recipe, progress, batch=recipe.question_batch, lr=recipe.question_lr,
-                               epochs=recipe.question_epochs, decay=recipe.question_decay)
+        model, qpairs, qlosses = question_stage(model, asked, chunks, recipe, progress)
     info = Adaptation(
         name=f"{base_name}+adapted", base=base_name, base_id=base_id, recipe=asdict(recipe), documents=documents,
         pairs=len(pairs), steps=len(losses), first_loss=losses[0], last_loss=_tail_mean(losses),
         seconds=round(time.perf_counter() - t0, 1), created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         losses=losses, questions=hashes, question_pairs=len(qpairs), question_losses=qlosses,
     )
+    write_model(model, info, out)
+    log.info("adapted %s in %.0f s -> %s", base_name, info.seconds, out)
+    return info
+
+
+def question_stage(model, questions: list[Question], chunks: list[Chunk], recipe: Recipe,
+                   progress: Callable[[int, int, float], None] | None = None):
+    """The second stage on a model already loaded: each question against its
+    answer chunk, with the model's own best wrong chunk as a hard negative.
+    Returns the model, the pairs and each step's loss."""
+    pairs = question_pairs(questions, chunks, _dense_ranking(model, chunks), recipe.seed)
+    model, losses = train(model, pairs, recipe, progress, batch=recipe.question_batch, lr=recipe.question_lr,
+                          epochs=recipe.question_epochs, decay=recipe.question_decay)
+    return model, pairs, losses
+
+
+def write_model(model, info: Adaptation, out: Path) -> None:
+    """The model and its provenance to `out`, atomically: a crash leaves what was there."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     old = out.with_name(f".{out.name}.{os.getpid()}.old")
@@ -260,8 +276,6 @@ def adapt(base: str, base_name: str, base_id: str, documents: dict[str, str], ch
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
-    log.info("adapted %s in %.0f s -> %s", base_name, info.seconds, out)
-    return info
 
 
 def up_to_date(folder: Path, base_id: str, recipe: Recipe | None = None,

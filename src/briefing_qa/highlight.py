@@ -19,7 +19,6 @@ from .structure import sentence_spans
 from .tokens import TokenTable, sentence_scores
 from .vocabulary import Vocabulary
 
-
 MIN_TERMS = 3  # meaning words a sentence needs to be marked as nearest the question
 
 
