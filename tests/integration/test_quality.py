@@ -110,8 +110,8 @@ def test_highlights_mark_the_sentence_nearest_in_meaning_and_the_one_sharing_mos
     """The sentence most like the question by the real model (re-embedded
     here, not read from the index) is always marked, so a paraphrase that
     shares no word with the answer is still marked where it stands; at most
-    two more are marked (the ones whose word pieces and whose words best meet
-    the question's)."""
+    three more are marked (the next nearest when nearly as near, and the ones
+    whose word pieces and whose words best meet the question's)."""
     import numpy as np
 
     from briefing_qa.analysis import fold_quote as squash
@@ -128,9 +128,9 @@ def test_highlights_mark_the_sentence_nearest_in_meaning_and_the_one_sharing_mos
         sims = np.asarray(retriever.embedder.embed([t for _, _, t in spans])) @ qv
         best = spans[int(np.argmax(sims))]
         assert (best[0], best[1]) in p.highlights, (p.quote[:80], p.highlights)
-        # At most two more picks, and the sentence after a picked lead-in ending with ":".
+        # At most three more picks, and the sentence after a picked lead-in ending with ":".
         leads = sum(p.quote[:e].rstrip().endswith(":") for _, e in p.highlights[:-1])
-        assert 1 <= len(p.highlights) - leads <= 3
+        assert 1 <= len(p.highlights) - leads <= 4
     # Children missing education's 20-school-day rule, worded nothing like the
     # question. It stood first before late interaction (tokens.py); now it is
     # 3rd (the service's int8 encoder) to 6th (torch's): "weeks" and "off"

@@ -11,7 +11,7 @@ import pytest
 
 from briefing_qa import analysis, ranking
 from briefing_qa.chunking import embedded_sentence_spans
-from briefing_qa.highlight import MIN_TERMS
+from briefing_qa.highlight import MIN_TERMS, NEAR_TIE
 from briefing_qa.passages import PassageDraft
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,8 +80,28 @@ def test_a_sentence_of_a_word_or_two_is_not_marked_as_nearest(retriever):
     assert ranking.nearest_rows(t, i, i, qv)[0] == t.first[i] + embedded_sentence_spans(c.text).index((s, e))
     draft = PassageDraft(c.document_id, c.section_id, c.ordinal, c.ordinal, c.start, c.end, c.kind, i)
     got = r.highlighter._nearest(draft, qv)
-    assert got is not None and c.text[got[0]:got[1]] != short
-    assert len(analysis.terms(c.text[got[0]:got[1]])) >= MIN_TERMS
+    assert got and all(c.text[s:e] != short and len(analysis.terms(c.text[s:e])) >= MIN_TERMS for s, e in got)
+
+
+def test_a_second_sentence_is_marked_only_when_nearly_as_near(retriever):
+    """Two sentences about equally near the question are both marked; a
+    clearly nearest one alone."""
+    r = retriever
+    t = r.sentences
+    i, spans = next((i, sp) for i, c in enumerate(r.chunks) if len(sp := embedded_sentence_spans(c.text)) >= 3
+                    and len(sp) == t.first[i + 1] - t.first[i]
+                    and all(len(analysis.terms(c.text[s:e])) >= MIN_TERMS for s, e in sp))
+    c = r.chunks[i]
+    draft = PassageDraft(c.document_id, c.section_id, c.ordinal, c.ordinal, c.start, c.end, c.kind, i)
+    va, vb = t.vectors[t.first[i]], t.vectors[t.first[i] + 1]
+    between = (va + vb) / np.linalg.norm(va + vb)  # as near one as the other
+    assert sorted(r.highlighter._nearest(draft, between)) == sorted(spans[:2])
+    got = r.highlighter._nearest(draft, va)  # the first sentence's own vector
+    assert got[0] == spans[0]
+    cosines = {sp: float(v @ va) for sp, v in zip(spans, t.vectors[t.first[i]:t.first[i + 1]])}
+    runner_up = max(cos for sp, cos in cosines.items() if sp != spans[0])
+    assert len(got) == (2 if runner_up >= cosines[spans[0]] - NEAR_TIE else 1)
+    assert all(cosines[sp] >= cosines[spans[0]] - NEAR_TIE for sp in got)
 
 
 def test_a_marked_lead_in_ending_with_a_colon_brings_what_follows(retriever):
