@@ -158,6 +158,22 @@ def test_sections_from_the_contents_pages_when_there_is_no_outline():
     assert "Mental health services 21" not in doc.text
 
 
+def test_headings_the_contents_pages_leave_out_are_read_from_the_heading_font():
+    """The contents list two levels; the body prints a third in a smaller
+    heading font, which a citation should name."""
+    doc = parse(LAC)
+    by_title = {s.title: s for s in doc.sections}
+    who = by_title["Who should carry out the health assessment?"]
+    assert who.path[1:] == ("Health assessments, plans and reviews", "Who should carry out the health assessment?")
+    assert who.level == 3 and who.pages[0] == 20
+    assert by_title["Care leavers"].path[-2:] == ("Transitions from care", "Care leavers")
+    assert by_title["Under-5s"].path[-2] == "Recommended content"
+    deep = [s for s in doc.sections if s.level == 3]
+    assert 8 <= len(deep) <= 14 and not any(s.title.endswith(".") for s in deep)
+    block = block_with(doc, "It is the responsibility of the local authority that looks after a child to arrange")
+    assert path_of(doc, block)[-1] == "Who should carry out the health assessment?"
+
+
 # -- text clean-up ------------------------------------------------------------
 
 def test_glued_footnote_markers_are_removed():

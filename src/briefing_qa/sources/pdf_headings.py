@@ -14,7 +14,7 @@ def headings(outline: list[Heading], toc: list[Entry], labels: dict[int, int], p
     if outline:
         return outline
     if toc:  # levels from the indentation of the contents entries
-        return toc_headings(toc, labels)
+        return _with_unlisted(toc_headings(toc, labels), pages, measures)
     # Neither: lines in a larger font are headings, the larger the higher;
     # a heading's second line has the same size.
     big = sorted({round(l.size) for ls in pages for l in ls if l.size >= 1.2 * measures.body}, reverse=True)[:3]
@@ -28,6 +28,47 @@ def headings(outline: list[Heading], toc: list[Entry], labels: dict[int, int], p
             heads.append(Heading(line.page, line.text.strip(), big.index(round(line.size)) + 1))
             prev = line
     return heads
+
+
+def _with_unlisted(heads: list[Heading], pages: list[list[Line]], measures: Measures) -> list[Heading]:
+    """The contents pages list two levels; the body prints a third ("Who
+    should carry out the health assessment?") in a heading font smaller than
+    any listed heading's. Those lines become headings one level below the
+    listed heading before them, in page order."""
+    at: list[tuple[int, int, Heading]] = []
+    sizes = []
+    for head in heads:
+        lines = pages[head.page - 1] if 0 < head.page <= len(pages) else []
+        hit = _find(lines, 0, head.title, measures)
+        if hit:
+            sizes.append(round(lines[hit[0]].size))
+        at.append((head.page, hit[0] if hit else -1, head))
+    if not sizes:
+        return heads
+    smallest = min(sizes)
+    prev = None
+    for n, lines in enumerate(pages, 1):
+        for i, line in enumerate(lines):
+            unlisted = (not line.blank and measures.styled(line) and round(line.size) < smallest
+                        and line.size >= measures.body + 1.5 and measures.short(line)
+                        and not BULLET.match(line.text) and not line.text.rstrip().endswith("."))
+            if not unlisted:
+                prev = None
+            elif prev and prev[0] == n and prev[1] == i - 1 and round(prev[2].size) == round(line.size):
+                prev[3].title += " " + line.text.strip()  # a heading's second line
+                prev = (n, i, line, prev[3])
+            else:
+                head = Heading(n, line.text.strip(), 0)
+                at.append((n, i, head))
+                prev = (n, i, line, head)
+    at.sort(key=lambda x: (x[0], x[1]))
+    level = 1
+    for _, _, head in at:
+        if head.level:
+            level = head.level
+        else:
+            head.level = level + 1
+    return [h for _, _, h in at]
 
 
 def _find(lines: list[Line], start: int, title: str, measures: Measures) -> tuple[int, int, bool] | None:
