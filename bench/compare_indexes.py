@@ -8,7 +8,8 @@ Sets: tune = bench/heldout.jsonl + the tune halves of blind2 and blind3
 (choices were made on these); report = the report halves (never tuned on);
 follow-ups (blind2 + followups.jsonl, with `context`) and the first
 questions of followups.jsonl by their halves; dev (in-sample), check,
-off-topic and near-domain. Prints hit@1 / hit@5 / MRR@10 / section,
+train (bench/train.jsonl: written to train on, in-sample), off-topic and
+near-domain. Prints hit@1 / hit@5 / MRR@10 / section,
 highlights, abstentions, one line a set and index."""
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def question_sets(shared: Path) -> dict[str, list[Question]]:
         "first questions report": [q for q in firsts if split[q.id] == "report"],
         "dev (in-sample)": load_questions(shared / "eval" / "dev.jsonl"),
         "check": load_questions(B / "check.jsonl"),
+        "train": load_questions(B / "train.jsonl"),
         "off-topic": load_questions(B / "offtopic.jsonl"),
         "near-domain": load_questions(B / "neardomain.jsonl"),
     }

@@ -24,7 +24,7 @@ def test_the_adapted_model_says_what_it_was_made_from(adapted_model, embedder):
     # The second stage read the question files `make index` names, and
     # found most answers in the chunks.
     assert sorted(info.questions) == sorted(p.name for p in TRAINING_QUESTIONS)
-    assert info.question_pairs >= 120
+    assert info.question_pairs >= 300  # the tune halves and bench/train.jsonl
     r = Recipe()
     assert len(info.question_losses) == info.question_pairs // r.question_batch * r.question_epochs
 
