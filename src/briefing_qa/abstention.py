@@ -9,8 +9,10 @@ question in a practitioner's own words. Two signals together do better:
 how close the best *sentence* of the ranked head comes to the question, and
 how much of the question's word weight the best BM25 match holds. A logistic
 model over them, fitted on blind questions (bench/train_abstention.py), with
-its threshold set so that about 1 answerable question in 50 is abstained
-on (and never one whose every word the first passages hold), lives in data/abstention.json: plain numbers, no pickle, and the model
+its threshold set so that about 1 answerable question in 100 of the
+fitting set is abstained on (half the limit of 1 in 50, as new questions
+fare worse than fitted ones), and never one whose every word the first
+passages hold, lives in data/abstention.json: plain numbers, no pickle, and the model
 (encoder) it was fitted with, since cosines move with the model. The
 encoder trained on the tune questions, so their signals are read from fold
 encoders that never saw them (bench/fold_indexes.py): read in-sample, they
