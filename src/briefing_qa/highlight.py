@@ -120,7 +120,8 @@ class Highlighter:
             cosine = float(self.sentences.vectors[row] @ qv)
             if found and cosine < best - NEAR_TIE:
                 break
-            best = best if found else cosine
+            if not found:
+                best = cosine
             found.append((start + s, start + e))
             if len(found) == 2:
                 break

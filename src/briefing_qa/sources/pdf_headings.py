@@ -18,16 +18,28 @@ def headings(outline: list[Heading], toc: list[Entry], labels: dict[int, int], p
     # Neither: lines in a larger font are headings, the larger the higher;
     # a heading's second line has the same size.
     big = sorted({round(l.size) for ls in pages for l in ls if l.size >= 1.2 * measures.body}, reverse=True)[:3]
-    heads, prev = [], None
-    for line in (l for ls in pages for l in ls if not l.blank):
-        if round(line.size) not in big:
-            prev = None
-        elif prev and prev.page == line.page and round(prev.size) == round(line.size):
-            heads[-1].title += " " + line.text.strip()
-        else:
-            heads.append(Heading(line.page, line.text.strip(), big.index(round(line.size)) + 1))
-            prev = line
-    return heads
+    return [Heading(n, title, big.index(round(line.size)) + 1)
+            for n, _, line, title in _font_runs(pages, lambda l: round(l.size) in big)]
+
+
+def _font_runs(pages: list[list[Line]], keep) -> list[tuple[int, int, Line, str]]:
+    """Runs of lines that `keep` accepts, one after another (blank lines
+    aside) on one page in one font size, as (page, index of the first line,
+    first line, their text joined): a heading and its second line."""
+    runs: list[list] = []
+    prev = None
+    for n, lines in enumerate(pages, 1):
+        for i, line in enumerate(lines):
+            if line.blank:
+                continue
+            if not keep(line):
+                prev = None
+            elif prev and prev.page == line.page and round(prev.size) == round(line.size):
+                runs[-1][3] += " " + line.text.strip()
+            else:
+                runs.append([n, i, line, line.text.strip()])
+                prev = line
+    return [tuple(r) for r in runs]
 
 
 def _with_unlisted(heads: list[Heading], pages: list[list[Line]], measures: Measures) -> list[Heading]:
@@ -46,21 +58,12 @@ def _with_unlisted(heads: list[Heading], pages: list[list[Line]], measures: Meas
     if not sizes:
         return heads
     smallest = min(sizes)
-    prev = None
-    for n, lines in enumerate(pages, 1):
-        for i, line in enumerate(lines):
-            unlisted = (not line.blank and measures.styled(line) and round(line.size) < smallest
-                        and line.size >= measures.body + 1.5 and measures.short(line)
-                        and not BULLET.match(line.text) and not line.text.rstrip().endswith("."))
-            if not unlisted:
-                prev = None
-            elif prev and prev[0] == n and prev[1] == i - 1 and round(prev[2].size) == round(line.size):
-                prev[3].title += " " + line.text.strip()  # a heading's second line
-                prev = (n, i, line, prev[3])
-            else:
-                head = Heading(n, line.text.strip(), 0)
-                at.append((n, i, head))
-                prev = (n, i, line, head)
+
+    def unlisted(line: Line) -> bool:
+        return (round(line.size) < smallest and line.size >= measures.body + 1.5 and measures.short(line)
+                and not BULLET.match(line.text) and not line.text.rstrip().endswith("."))
+
+    at += [(n, i, Heading(n, title, 0)) for n, i, _, title in _font_runs(pages, unlisted)]
     at.sort(key=lambda x: (x[0], x[1]))
     level = 1
     for _, _, head in at:
