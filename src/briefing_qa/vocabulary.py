@@ -75,6 +75,11 @@ ENGLISH_ZIPF = 2.0
 # word has 100,000 of them, 2,000 characters each.
 LONGEST_WORD = 24
 MAX_TYPOS = 8  # words of one text looked at closely
+# A slip in a word the documents never use ("eivction", "celaned") is read
+# as a common English word one edit away: the encoder then reads "eviction"
+# rather than word pieces of nothing. Only common words (Zipf >= 3, about
+# 28,000), so a rare name or term is not taken for one.
+COMMON_ZIPF = 3.0
 
 
 @functools.lru_cache(maxsize=50_000)
@@ -84,6 +89,24 @@ def is_english(word: str) -> bool:
     except ImportError:  # pragma: no cover - a dependency; without it nothing counts as a typo
         return True
     return zipf_frequency(word, "en") >= ENGLISH_ZIPF
+
+
+@functools.lru_cache(maxsize=1)
+def common_english() -> dict[str, float]:
+    """General English's common words and their Zipf frequency; built on
+    first use (about 0.5 s), as few questions need it."""
+    try:
+        from wordfreq import iter_wordlist, zipf_frequency
+    except ImportError:  # pragma: no cover - a dependency
+        return {}
+    out: dict[str, float] = {}
+    for w in iter_wordlist("en"):
+        z = zipf_frequency(w, "en")
+        if z < COMMON_ZIPF:
+            break
+        if w.isascii() and w.isalpha():
+            out[w] = z
+    return out
 
 
 def one_edit(word: str) -> set[str]:
@@ -133,8 +156,9 @@ class Vocabulary:
 
     def correction(self, word: str, name: bool = False) -> str | None:
         """The corpus word a mistyped `word` most likely meant: one edit away
-        ("chlidren" -> "children"), the one the corpus uses most. None for a
-        word the corpus uses (or its stem), a word of general English, a
+        ("chlidren" -> "children"), the one the corpus uses most; with none,
+        the commonest English word one edit away ("eivction" -> "eviction").
+        None for a word the corpus uses (or its stem), a word of general English, a
         stop word, a word under four letters or over LONGEST_WORD, or one
         with digits or marks.
         `name`: it is written like one (a capital inside a sentence), so only
@@ -150,14 +174,20 @@ class Vocabulary:
                     or w in self.counts or analysis.is_stop(w) or analysis.stem(w) in self.idf or is_english(w))
 
     def _nearest(self, word: str, name: bool) -> str | None:
+        """The corpus word one edit away, or else (not for a name) a common
+        English one."""
         w = word.lower()
-        found = [c for c in one_edit(w) if c in self.counts and (not name or c in self.capitalised)]
+        edits = one_edit(w)
+        found = {c: self.counts[c] for c in edits if c in self.counts and (not name or c in self.capitalised)}
+        if not found and not name:
+            english = common_english()
+            found = {c: english[c] for c in edits if c in english}
         if not found:
             return None
         # Two letters swapped keeps every letter typed: the likelier slip
         # ("casues" is "causes" rather than the commoner "cases").
         letters = sorted(w)
-        best = max(found, key=lambda c: (sorted(c) == letters, self.counts[c], c))
+        best = max(found, key=lambda c: (sorted(c) == letters, found[c], c))
         return best.capitalize() if word[:1].isupper() else best
 
     def corrected(self, text: str) -> tuple[str, tuple[tuple[str, str], ...]]:

@@ -146,11 +146,10 @@ def test_mistyped_questions_are_still_answered(retriever):
     """Hurried typing: the report halves' questions with two letters swapped
     in their two longest words ("chlidren", "aanlysis"). Read as the
     documents' words (vocabulary.py), they are answered nearly as well as
-    when spelled right and far better than as typed, and at most two more are
+    when spelled right and far better than as typed, and at most one more is
     abstained on than when spelled right (a slip in a word the documents
-    never use, "eivction", "celaned", cannot be read back, and the stricter
-    abstention of 2026-12-04 refuses two such questions); each correction
-    is reported."""
+    never use, "eivction", "celaned", is read as the common English word one
+    edit away); each correction is reported."""
     from dataclasses import replace
 
     from briefing_qa.evaluate import Question
@@ -169,7 +168,7 @@ def test_mistyped_questions_are_still_answered(retriever):
     assert sum(a.question != b.question for a, b in zip(qs, clean)) >= 35
     r = evaluate(retriever, qs)
     spelled = evaluate(retriever, clean)
-    assert r.wrongly_abstained <= spelled.wrongly_abstained + 2, (r.abstained_answerable, spelled.abstained_answerable)
+    assert r.wrongly_abstained <= spelled.wrongly_abstained + 1, (r.abstained_answerable, spelled.abstained_answerable)
     as_typed = evaluate(Retriever(retriever.stored, retriever.embedder, retriever.lexical, retriever.abstain_cosine,
                                   options=replace(retriever.options, typos=False)), qs)
     assert r.hit_at_5 >= max(0.75, as_typed.hit_at_5 + 0.1, spelled.hit_at_5 - 0.03), (r.summary(), as_typed.summary())

@@ -31,6 +31,17 @@ def test_a_mistyped_word_is_read_as_the_corpus_word():
     assert v.correction("casues") == "causes"
 
 
+def test_a_slip_in_a_word_the_corpus_never_uses_is_read_as_common_english():
+    v = vocab()
+    assert v.correction("eivction") == "eviction"  # the corpus has no "eviction"
+    assert v.correction("celaned") == "cleaned"
+    assert v.correction("Eivction") == "Eviction"  # at the start of a sentence
+    # Written like a name inside a sentence: only the corpus's own names will do.
+    _, fixes = v.corrected("the Eivction team")
+    assert fixes == ()
+    assert v.correction("girfec") is None  # nothing common one edit away
+
+
 def test_words_that_are_not_typos_are_left_alone():
     v = vocab()
     assert v.correction("groping") is None  # English, though one letter from "growing"
