@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from contextlib import asynccontextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +21,7 @@ from .errors import PROBLEM, BriefingQAError, HTTPProblem, InvalidRequest, NotFo
 from .records import KINDS
 from .service import Engine
 from .settings import Settings
+from .vocabulary import common_english
 
 STATIC = Path(__file__).parent / "static"
 # A source file is someone else's content served on this origin, where the
@@ -208,6 +210,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if not engine.ready:
             engine.try_load()
         engine.watch()  # again after a shutdown of the same app (a test client entered twice)
+        # English's common words (0.5 s to build) read slips in words the
+        # documents never use: built now, off the first such question's time.
+        threading.Thread(target=common_english, name="briefing-qa-common-words", daemon=True).start()
         try:
             yield
         finally:
