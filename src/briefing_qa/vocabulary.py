@@ -158,9 +158,9 @@ class Vocabulary:
         """The corpus word a mistyped `word` most likely meant: one edit away
         ("chlidren" -> "children"), the one the corpus uses most; with none,
         the commonest English word one edit away ("eivction" -> "eviction").
-        None for a word the corpus uses (or its stem), a word of general English, a
-        stop word, a word under four letters or over LONGEST_WORD, or one
-        with digits or marks.
+        None for a word the corpus uses (or its stem), a word of general
+        English, a stop word, a word under four letters or over
+        LONGEST_WORD, or one with digits or marks.
         `name`: it is written like one (a capital inside a sentence), so only
         a word the corpus also writes with a capital will do ("Encompas" ->
         "Encompass", but "Ketel" stays)."""
