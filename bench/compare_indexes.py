@@ -7,7 +7,8 @@ bundled model) and the service's query encoder.
 Sets: tune = bench/heldout.jsonl + the tune halves of blind2 and blind3
 (choices were made on these); report = the report halves (never tuned on);
 follow-ups (blind2 + followups.jsonl, with `context`) and the first
-questions of followups.jsonl by their halves; dev (in-sample), check,
+questions of followups.jsonl by their halves; everyday questions
+(everyday.jsonl: situations, answerable or not) by their halves; dev (in-sample), check,
 train (bench/train.jsonl: written to train on, in-sample), off-topic and
 near-domain. Prints hit@1 / hit@5 / MRR@10 / section,
 highlights, abstentions, one line a set and index."""
@@ -34,7 +35,8 @@ def _split(name: str) -> dict[str, str]:
 
 
 def question_sets(shared: Path) -> dict[str, list[Question]]:
-    split = {**_split("blind2.jsonl"), **_split("blind3.jsonl"), **_split("followups.jsonl")}
+    split = {**_split("blind2.jsonl"), **_split("blind3.jsonl"), **_split("followups.jsonl"), **_split("everyday.jsonl")}
+    everyday = load_questions(B / "everyday.jsonl")
     blind = load_questions(B / "blind2.jsonl") + load_questions(B / "blind3.jsonl")
     follow = [q for q in load_questions(B / "blind2.jsonl") + load_questions(B / "followups.jsonl") if q.kind == "followup"]
     firsts = [q for q in load_questions(B / "followups.jsonl") if q.kind != "followup"]
@@ -45,6 +47,8 @@ def question_sets(shared: Path) -> dict[str, list[Question]]:
         "follow-ups report": [q for q in follow if split[q.id] == "report"],
         "first questions tune": [q for q in firsts if split[q.id] == "tune"],
         "first questions report": [q for q in firsts if split[q.id] == "report"],
+        "everyday tune": [q for q in everyday if split[q.id] == "tune"],
+        "everyday report": [q for q in everyday if split[q.id] == "report"],
         "dev (in-sample)": load_questions(shared / "eval" / "dev.jsonl"),
         "check": load_questions(B / "check.jsonl"),
         "train": load_questions(B / "train.jsonl"),
