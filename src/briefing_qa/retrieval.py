@@ -234,7 +234,13 @@ class Retriever:
 
     def abstains(self, s: Signals) -> bool:
         """The documents do not seem to answer: the best chunk is far off, or
-        (the learned rule) its sentences and words are too weak together."""
+        (the learned rule) its sentences and words are too weak together.
+        Never when every meaning word of the question stands in the first
+        passages: a keyword the documents use ("dsl") is answered however
+        far its vector falls from the chunks' (the 2026-12-04 night encoder
+        put "dsl" at 0.244)."""
+        if s.covered:
+            return False
         return s.best_cosine < self.abstain_cosine or (self.abstention is not None and self.abstention.abstains(s))
 
     # -- search ------------------------------------------------------------
