@@ -38,6 +38,7 @@ class Signals:
     bm25: float  # the best BM25 score
     weight: float  # the idf weight of the question's meaning words, summed
     covered: bool = False  # every meaning word stands in the first passages found
+    words: int = 0  # the question's meaning words
 
     @property
     def bm25_share(self) -> float:

@@ -189,7 +189,8 @@ class Retriever:
             best_sentence = float(np.max(feature)) if len(feature) else None
         best = float(cos[dense[0]]) if dense else 0.0
         signals = Signals(best, best if best_sentence is None else best_sentence, float(lex[0][1]) if lex else 0.0,
-                          sum(self.vocabulary.weight(t) for t in query.terms), self._covered(query, order))
+                          sum(self.vocabulary.weight(t) for t in query.terms), self._covered(query, order),
+                          len(query.term_set))
         return Ranking(order, cos, signals)
 
     def _covered(self, query: Query, order: list[tuple[int, float]]) -> bool:
@@ -235,11 +236,12 @@ class Retriever:
     def abstains(self, s: Signals) -> bool:
         """The documents do not seem to answer: the best chunk is far off, or
         (the learned rule) its sentences and words are too weak together.
-        Never when every meaning word of the question stands in the first
-        passages: a keyword the documents use ("dsl") is answered however
-        far its vector falls from the chunks' (the 2026-12-04 night encoder
-        put "dsl" at 0.244)."""
-        if s.covered:
+        A one-word question the first passages hold is a keyword the
+        documents use ("dsl"): answered however far its vector falls from
+        the chunks' (the 2026-12-04 night encoder put "dsl" at 0.244). Two
+        or more words the documents happen to use ("'; DROP TABLE x; --")
+        still meet the floor."""
+        if s.covered and s.words == 1:
             return False
         return s.best_cosine < self.abstain_cosine or (self.abstention is not None and self.abstention.abstains(s))
 

@@ -76,3 +76,19 @@ def test_a_short_form_typed_in_lower_case_is_still_expanded():
     # "send" is also a word the documents write in lower case: not read as SEND.
     assert "special educational needs and disabilities" not in v.abbreviation_expansions("who do i send it to")
     assert "special educational needs and disabilities" in v.abbreviation_expansions("SEND support")
+
+
+def test_the_cosine_floor_stands_down_only_for_a_keyword_the_passages_hold():
+    """"dsl" alone fell under the floor with the 2026-12-04 night encoder; a
+    longer question whose words all happen to stand in the documents still
+    meets it."""
+    from types import SimpleNamespace
+
+    from briefing_qa.retrieval import Retriever
+
+    r = SimpleNamespace(abstain_cosine=0.25, abstention=None)
+    far = dict(best_cosine=0.24, best_sentence=0.37, bm25=18.0, weight=6.0)
+    assert not Retriever.abstains(r, Signals(**far, covered=True, words=1))
+    assert Retriever.abstains(r, Signals(**far, covered=False, words=1))
+    assert Retriever.abstains(r, Signals(**far, covered=True, words=3))
+    assert not Retriever.abstains(r, Signals(**{**far, "best_cosine": 0.4}, covered=True, words=3))
