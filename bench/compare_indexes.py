@@ -16,7 +16,6 @@ highlights, abstentions, one line a set and index."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -30,25 +29,20 @@ from briefing_qa.settings import Settings  # noqa: E402
 B = ROOT / "bench"
 
 
-def _split(name: str) -> dict[str, str]:
-    return {d["id"]: d.get("split", "") for d in map(json.loads, (B / name).read_text(encoding="utf-8").splitlines()) if d}
-
-
 def question_sets(shared: Path) -> dict[str, list[Question]]:
-    split = {**_split("blind2.jsonl"), **_split("blind3.jsonl"), **_split("followups.jsonl"), **_split("everyday.jsonl")}
     everyday = load_questions(B / "everyday.jsonl")
     blind = load_questions(B / "blind2.jsonl") + load_questions(B / "blind3.jsonl")
     follow = [q for q in load_questions(B / "blind2.jsonl") + load_questions(B / "followups.jsonl") if q.kind == "followup"]
     firsts = [q for q in load_questions(B / "followups.jsonl") if q.kind != "followup"]
     return {
-        "tune": load_questions(B / "heldout.jsonl") + [q for q in blind if split[q.id] == "tune"],
-        "report": [q for q in blind if split[q.id] == "report"],
-        "follow-ups tune": [q for q in follow if split[q.id] == "tune"],
-        "follow-ups report": [q for q in follow if split[q.id] == "report"],
-        "first questions tune": [q for q in firsts if split[q.id] == "tune"],
-        "first questions report": [q for q in firsts if split[q.id] == "report"],
-        "everyday tune": [q for q in everyday if split[q.id] == "tune"],
-        "everyday report": [q for q in everyday if split[q.id] == "report"],
+        "tune": load_questions(B / "heldout.jsonl") + [q for q in blind if q.split == "tune"],
+        "report": [q for q in blind if q.split == "report"],
+        "follow-ups tune": [q for q in follow if q.split == "tune"],
+        "follow-ups report": [q for q in follow if q.split == "report"],
+        "first questions tune": [q for q in firsts if q.split == "tune"],
+        "first questions report": [q for q in firsts if q.split == "report"],
+        "everyday tune": [q for q in everyday if q.split == "tune"],
+        "everyday report": [q for q in everyday if q.split == "report"],
         "dev (in-sample)": load_questions(shared / "eval" / "dev.jsonl"),
         "check": load_questions(B / "check.jsonl"),
         "train": load_questions(B / "train.jsonl"),
