@@ -49,7 +49,7 @@ WRONG_SHARE = 1 / 100
 
 def read(r, sets, names, unseen: dict | None = None):
     """Each question once: (id, set, answerable, signals, cosine floor says
-    abstain); `unseen`: question id -> a retriever whose encoder never saw it."""
+    abstain, as Retriever.abstains reads it); `unseen`: question id -> a retriever whose encoder never saw it."""
     seen, out = set(), []
     for name in names:
         for q in sets[name]:
@@ -57,7 +57,7 @@ def read(r, sets, names, unseen: dict | None = None):
                 seen.add(q.id)
                 by = (unseen or {}).get(q.id, r)
                 s = by.ask(q.question, 5, context=q.context).signals
-                out.append((q.id, name, q.answerable, s, s.best_cosine < by.abstain_cosine))
+                out.append((q.id, name, q.answerable, s, not s.keyword and s.best_cosine < by.abstain_cosine))
     return out
 
 

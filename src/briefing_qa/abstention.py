@@ -47,6 +47,15 @@ class Signals:
         (a long question is not favoured by its length)."""
         return self.bm25 / self.weight if self.weight > 0 else 0.0
 
+    @property
+    def keyword(self) -> bool:
+        """A one-word question the first passages hold ("dsl"): a keyword the
+        documents use, answered however far its vector falls from the
+        chunks' (the 2026-12-04 night encoder put "dsl" at cosine 0.244).
+        Two or more words the documents happen to use ("'; DROP TABLE x;
+        --") are not: they still meet the cosine floor."""
+        return self.covered and self.words == 1
+
     def vector(self) -> list[float]:
         return [float(getattr(self, n)) for n in NAMES]
 

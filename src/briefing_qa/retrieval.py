@@ -235,13 +235,9 @@ class Retriever:
 
     def abstains(self, s: Signals) -> bool:
         """The documents do not seem to answer: the best chunk is far off, or
-        (the learned rule) its sentences and words are too weak together.
-        A one-word question the first passages hold is a keyword the
-        documents use ("dsl"): answered however far its vector falls from
-        the chunks' (the 2026-12-04 night encoder put "dsl" at 0.244). Two
-        or more words the documents happen to use ("'; DROP TABLE x; --")
-        still meet the floor."""
-        if s.covered and s.words == 1:
+        (the learned rule) its sentences and words are too weak together;
+        never for a keyword the documents use (Signals.keyword)."""
+        if s.keyword:
             return False
         return s.best_cosine < self.abstain_cosine or (self.abstention is not None and self.abstention.abstains(s))
 
