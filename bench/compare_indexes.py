@@ -8,7 +8,8 @@ Sets: tune = bench/heldout.jsonl + the tune halves of blind2 and blind3
 (choices were made on these); report = the report halves (never tuned on);
 follow-ups (blind2 + followups.jsonl, with `context`) and the first
 questions of followups.jsonl by their halves; everyday questions
-(everyday.jsonl: situations, answerable or not) by their halves; dev (in-sample), check,
+(everyday.jsonl and everyday2.jsonl, two writers: situations, answerable
+or not) by their halves; dev (in-sample), check,
 train (bench/train.jsonl: written to train on, in-sample), off-topic and
 near-domain. Prints hit@1 / hit@5 / MRR@10 / section,
 highlights, abstentions, one line a set and index."""
@@ -30,19 +31,15 @@ B = ROOT / "bench"
 
 
 def question_sets(shared: Path) -> dict[str, list[Question]]:
-    everyday = load_questions(B / "everyday.jsonl")
     blind = load_questions(B / "blind2.jsonl") + load_questions(B / "blind3.jsonl")
     follow = [q for q in load_questions(B / "blind2.jsonl") + load_questions(B / "followups.jsonl") if q.kind == "followup"]
     firsts = [q for q in load_questions(B / "followups.jsonl") if q.kind != "followup"]
+    halves = {"": blind, "follow-ups ": follow, "first questions ": firsts,
+              "everyday ": load_questions(B / "everyday.jsonl"), "everyday2 ": load_questions(B / "everyday2.jsonl")}
+    sets = {f"{name}{half}": [q for q in qs if q.split == half] for name, qs in halves.items() for half in ("tune", "report")}
+    sets["tune"] = load_questions(B / "heldout.jsonl") + sets["tune"]
     return {
-        "tune": load_questions(B / "heldout.jsonl") + [q for q in blind if q.split == "tune"],
-        "report": [q for q in blind if q.split == "report"],
-        "follow-ups tune": [q for q in follow if q.split == "tune"],
-        "follow-ups report": [q for q in follow if q.split == "report"],
-        "first questions tune": [q for q in firsts if q.split == "tune"],
-        "first questions report": [q for q in firsts if q.split == "report"],
-        "everyday tune": [q for q in everyday if q.split == "tune"],
-        "everyday report": [q for q in everyday if q.split == "report"],
+        **sets,
         "dev (in-sample)": load_questions(shared / "eval" / "dev.jsonl"),
         "check": load_questions(B / "check.jsonl"),
         "train": load_questions(B / "train.jsonl"),
