@@ -119,6 +119,6 @@ def analyse(text: str, vocabulary: Vocabulary | None = None, embed=None, abbrevi
 
 
 def _normal(text: str) -> str:
-    normal = analysis.fold_quote(text)
+    normal = analysis.apostrophes(analysis.fold_quote(text))
     # "WHAT SHOULD I DO" is the same question as "what should I do".
     return normal.lower() if analysis.is_shouting(normal) else normal

@@ -41,6 +41,16 @@ def test_a_word_is_the_same_word_in_every_form():
     assert analysis.stem("child's") == analysis.stem("child’s") == analysis.stem("child")
 
 
+def test_a_contraction_typed_without_its_apostrophe_is_read_as_spelled():
+    for typed, spelled in [("mum wont let me share", "mum won't let me share"), ("im not sure", "I'm not sure"),
+                           ("Dont know who to tell", "Don't know who to tell"), ("thats abuse isnt it", "that's abuse isn't it"),
+                           ("IM WORRIED", "I'M WORRIED")]:
+        assert analysis.apostrophes(typed) == spelled, typed
+    # English words as they stand are left alone.
+    assert analysis.apostrophes("its policy lets pupils leave; were they ill") == "its policy lets pupils leave; were they ill"
+    assert analyse("mum wont let me share").normal == "mum won't let me share"
+
+
 def test_word_spans_are_offsets_in_the_raw_text():
     text = "The child’s \u201cvoice\u201d \u2013 soft\u00adhyphen"
     for s, e, w in analysis.word_spans(text):
