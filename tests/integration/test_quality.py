@@ -41,21 +41,22 @@ def test_abstains_on_near_domain_questions_the_cosine_floor_lets_through(retriev
     learned rule (abstention.py, fitted on other questions) abstains on
     several that the cosine floor answers, while answerable blind questions
     it never saw (the report halves) are abstained on at most about 1 in 50,
-    questions from everyday situations (bench/everyday.jsonl, report half)
-    rarely, and a keyword the documents use is answered however short."""
+    questions from everyday situations (the report halves of bench/everyday.jsonl
+    and bench/everyday2.jsonl, two writers) rarely, and a keyword the
+    documents use is answered however short."""
     from briefing_qa.retrieval import Retriever
 
     assert retriever.abstention is not None  # fitted for the served (adapted) encoder
     floor = Retriever(retriever.stored, retriever.embedder, retriever.lexical, retriever.abstain_cosine,
                       options=retriever.options, learned_abstention=False)
-    everyday = load_questions(ROOT / "bench" / "everyday.jsonl")
+    everyday = load_questions(ROOT / "bench" / "everyday.jsonl") + load_questions(ROOT / "bench" / "everyday2.jsonl")
     near = load_questions(ROOT / "bench" / "neardomain.jsonl") + [q for q in everyday if not q.answerable]
     learned = sum(retriever.ask(q.question).abstained for q in near)
-    assert learned >= sum(floor.ask(q.question).abstained for q in near) + 2, learned  # measured 7 against 3
+    assert learned >= sum(floor.ask(q.question).abstained for q in near) + 4, learned  # measured 12 against 4 (of 66)
     r = evaluate(retriever, report_half())
     assert r.n_answerable >= 80 and r.wrongly_abstained <= r.n_answerable / 50 + 1, r.abstained_answerable
     e = evaluate(retriever, [q for q in everyday if q.answerable and q.split == "report"])
-    assert e.n_answerable == 22 and e.wrongly_abstained <= 4, e.abstained_answerable  # measured 3 (the fit before: 5)
+    assert e.n_answerable == 44 and e.wrongly_abstained <= 6, e.abstained_answerable  # measured 3 (fitted without everyday2: 5)
     for keyword in ("sexting", "dsl", "LADO", "upskirting"):
         assert not retriever.ask(keyword).abstained, keyword
 
