@@ -9,6 +9,7 @@ to refresh the ones in the docs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -127,3 +128,9 @@ def tab_to(page, predicate, limit: int = 80, key: str = "Tab") -> dict:
         if info and predicate(info):
             return info
     pytest.fail(f"focus never reached the element after {limit} presses of {key}")
+
+
+def accessed(before: dt.date) -> set[str]:
+    """The access note of a copied reference, dated the day before the copy
+    or today: the browser dates the copy, and a run may cross midnight."""
+    return {f"(Accessed: {d.day} {d.strftime('%B %Y')})." for d in (before, dt.date.today())}
