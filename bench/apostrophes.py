@@ -24,8 +24,13 @@ from briefing_qa.evaluate import quote_hits  # noqa: E402
 from briefing_qa.service import Engine  # noqa: E402
 from briefing_qa.settings import Settings  # noqa: E402
 
-SPELLED = re.compile(r"\b(isn|aren|wasn|weren|don|doesn|didn|won|can|couldn|shouldn|wouldn|haven|hasn|what|who|I|we|"
-                     r"you|they|that|he|she|there)['’](t|m|s|re|ve)\b", re.I)
+# The contractions analysis.apostrophes puts back, as spelled (either apostrophe).
+SPELLED = re.compile(r"\b(" + "|".join(re.escape(w).replace("'", "['’]") for w in analysis.BARE_CONTRACTIONS.values()) + r")\b",
+                     re.I)
+
+
+def bare(text: str) -> str:
+    return SPELLED.sub(lambda m: m.group().replace("'", "").replace("’", ""), text)
 
 
 def main() -> None:
@@ -42,22 +47,24 @@ def main() -> None:
                 questions.append(q)
     restore = analysis.apostrophes
     ways = {"spelled": (lambda q: q.question, restore),
-            "typed bare, put back (service)": (lambda q: SPELLED.sub(r"\1\2", q.question), restore),
-            "typed bare, as typed": (lambda q: SPELLED.sub(r"\1\2", q.question), lambda t: t)}
+            "typed bare, put back (service)": (lambda q: bare(q.question), restore),
+            "typed bare, as typed": (lambda q: bare(q.question), lambda t: t)}
     ans = [q for q in questions if q.answerable]
     print(f"{len(ans)} answerable and {len(questions) - len(ans)} out-of-scope questions with a contraction")
-    for way, (text, put_back) in ways.items():
-        analysis.apostrophes = put_back
-        top5 = wrong = oos = 0
-        for q in questions:
-            res = r.ask(text(q), top_k=5, context=q.context)
-            if q.answerable:
-                top5 += any(quote_hits(p.quote, list(q.accept)) for p in res.passages)
-                wrong += res.abstained
-            else:
-                oos += res.abstained
-        print(f"{way:32s} top 5 {top5}/{len(ans)}  wrongly abstained {wrong}  out of scope abstained {oos}", flush=True)
-    analysis.apostrophes = restore
+    try:
+        for way, (text, put_back) in ways.items():
+            analysis.apostrophes = put_back
+            top5 = wrong = oos = 0
+            for q in questions:
+                res = r.ask(text(q), top_k=5, context=q.context)
+                if q.answerable:
+                    top5 += any(quote_hits(p.quote, list(q.accept)) for p in res.passages)
+                    wrong += res.abstained
+                else:
+                    oos += res.abstained
+            print(f"{way:32s} top 5 {top5}/{len(ans)}  wrongly abstained {wrong}  out of scope abstained {oos}", flush=True)
+    finally:
+        analysis.apostrophes = restore
 
 
 if __name__ == "__main__":

@@ -49,18 +49,19 @@ STOP = frozenset(
 # encoder splits "wont" into other word pieces than "won't" (cosine to the
 # answer 0.29 against 0.33, under the abstention's threshold). Not "its",
 # "lets", "ill", "id", "were", "well", "shell": English words as they stand.
-_BARE = {"isnt": "isn't", "arent": "aren't", "wasnt": "wasn't", "werent": "weren't", "dont": "don't",
-         "doesnt": "doesn't", "didnt": "didn't", "wont": "won't", "cant": "can't", "couldnt": "couldn't",
-         "shouldnt": "shouldn't", "wouldnt": "wouldn't", "havent": "haven't", "hasnt": "hasn't", "whats": "what's",
-         "whos": "who's", "im": "i'm", "ive": "i've", "weve": "we've", "youre": "you're", "theyre": "they're",
-         "thats": "that's", "hes": "he's", "shes": "she's", "theres": "there's"}
-_BARE_WORD = re.compile(r"\b(" + "|".join(_BARE) + r")\b", re.I)
+BARE_CONTRACTIONS = {
+    "isnt": "isn't", "arent": "aren't", "wasnt": "wasn't", "werent": "weren't", "dont": "don't", "doesnt": "doesn't",
+    "didnt": "didn't", "wont": "won't", "cant": "can't", "couldnt": "couldn't", "shouldnt": "shouldn't",
+    "wouldnt": "wouldn't", "havent": "haven't", "hasnt": "hasn't", "whats": "what's", "whos": "who's", "im": "i'm",
+    "ive": "i've", "weve": "we've", "youre": "you're", "theyre": "they're", "thats": "that's", "hes": "he's",
+    "shes": "she's", "theres": "there's"}
+_BARE_WORD = re.compile(r"\b(" + "|".join(BARE_CONTRACTIONS) + r")\b", re.I)
 
 
 def apostrophes(text: str) -> str:
     """A contraction typed without its apostrophe, spelled out ("Im" -> "I'm")."""
     def spelled(m: re.Match) -> str:
-        w = _BARE[m.group().lower()]
+        w = BARE_CONTRACTIONS[m.group().lower()]
         w = "I" + w[1:] if w.startswith("i'") else w
         if m.group().isupper():
             return w.upper()
