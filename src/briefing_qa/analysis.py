@@ -41,7 +41,8 @@ STOP = frozenset(
     # words the corpus never uses they would weigh most in highlights.
     + ["isn't", "aren't", "wasn't", "weren't", "don't", "doesn't", "didn't", "won't", "can't", "couldn't",
        "shouldn't", "wouldn't", "haven't", "hasn't", "what's", "who's", "it's", "i'm", "i've", "we're", "we've",
-       "you're", "they're", "that's", "he's", "she's", "there's", "let's"]
+       "you're", "they're", "that's", "he's", "she's", "there's", "let's", "you've", "they've", "should've",
+       "would've", "could've"]
 )
 
 # Contractions typed in a hurry without their apostrophe ("mum wont let me
@@ -54,7 +55,8 @@ BARE_CONTRACTIONS = {
     "didnt": "didn't", "wont": "won't", "cant": "can't", "couldnt": "couldn't", "shouldnt": "shouldn't",
     "wouldnt": "wouldn't", "havent": "haven't", "hasnt": "hasn't", "whats": "what's", "whos": "who's", "im": "i'm",
     "ive": "i've", "weve": "we've", "youre": "you're", "theyre": "they're", "thats": "that's", "hes": "he's",
-    "shes": "she's", "theres": "there's"}
+    "shes": "she's", "theres": "there's", "youve": "you've", "theyve": "they've", "shouldve": "should've",
+    "wouldve": "would've", "couldve": "could've"}
 _BARE_WORD = re.compile(r"\b(" + "|".join(BARE_CONTRACTIONS) + r")\b", re.I)
 
 

@@ -44,7 +44,8 @@ def test_a_word_is_the_same_word_in_every_form():
 def test_a_contraction_typed_without_its_apostrophe_is_read_as_spelled():
     for typed, spelled in [("mum wont let me share", "mum won't let me share"), ("im not sure", "I'm not sure"),
                            ("Dont know who to tell", "Don't know who to tell"), ("thats abuse isnt it", "that's abuse isn't it"),
-                           ("IM WORRIED", "I'M WORRIED")]:
+                           ("IM WORRIED", "I'M WORRIED"),
+                           ("theyve told the school, shouldve I", "they've told the school, should've I")]:
         assert analysis.apostrophes(typed) == spelled, typed
     # English words as they stand are left alone.
     assert analysis.apostrophes("its policy lets pupils leave; were they ill") == "its policy lets pupils leave; were they ill"
