@@ -17,6 +17,8 @@ from pathlib import Path
 
 from . import analysis
 
+_WORD = re.compile(r"[A-Za-z][A-Za-z&]+")  # a word that may be a short form ("CSE", "Q&A")
+
 # "child sexual exploitation (CSE)", "Local Safeguarding Children Board
 # (LSCB)", "serious case reviews (SCRs)": a bracketed short form after the
 # words it abbreviates (Schwartz & Hearst 2003, simplified).
@@ -130,6 +132,9 @@ class Vocabulary:
     counts: dict[str, int] = field(default_factory=dict)  # word (lower case) -> times the chunks use it
     capitalised: frozenset[str] = frozenset()  # words (lower case) the chunks also write with a capital
     lower: frozenset[str] = frozenset()  # words the chunks write in lower case ("send", never "dsl")
+    # Short forms the chunks spell out at least as often as they use ("DSL":
+    # 128 to 8; not "LADO", 4 to 41): a short question is read in those words.
+    written_out: frozenset[str] = frozenset()
 
     @property
     def words(self):
@@ -142,8 +147,10 @@ class Vocabulary:
         counts: Counter[str] = Counter()
         capitalised: set[str] = set()
         lower: set[str] = set()
+        joined: list[str] = []  # every chunk's words, lower case: for counting long forms
         for text in chunk_texts:
             ws = analysis.words(text)
+            joined.append(" ".join(ws).lower())
             counts.update(w.lower() for w in ws)
             capitalised.update(w.lower() for w in ws if w[:1].isupper())
             lower.update(w for w in ws if w.islower())
@@ -152,7 +159,8 @@ class Vocabulary:
         n = max(1, len(chunk_texts))
         abbr = mine_abbreviations(document_texts) if abbreviations else {}
         return cls({t: math.log(1 + n / f) for t, f in df.items()}, math.log(1 + n),
-                   abbr, {v: k for k, v in abbr.items()}, dict(counts), frozenset(capitalised), frozenset(lower))
+                   abbr, {v: k for k, v in abbr.items()}, dict(counts), frozenset(capitalised), frozenset(lower),
+                   _written_out(abbr, " " + " ".join(joined) + " ", counts))
 
     def correction(self, word: str, name: bool = False) -> str | None:
         """The corpus word a mistyped `word` most likely meant: one edit away
@@ -219,19 +227,32 @@ class Vocabulary:
         """The long form of a short form `text` uses ("CSE", "SCRs", or "cse"
         when the corpus never writes it in lower case), and the short form of
         a long form it spells out."""
-        extra: list[str] = []
-        for w in re.findall(r"[A-Za-z][A-Za-z&]+", text):
-            key = w[:-1] if w.endswith("s") and w[:-1] in self.abbreviations else w
-            # Typed in lower case ("dsl", or a question in capitals, folded), a
-            # short form is still one unless the corpus writes that word in
-            # lower case too ("send" is a verb as well as SEND).
-            if key in self.abbreviations or (key.upper() in self.abbreviations and key.lower() not in self.lower):
-                extra.append(self.abbreviations.get(key) or self.abbreviations[key.upper()])
+        extra = [self.abbreviations[s] for s in map(self._short_form, _WORD.findall(text)) if s]
         folded = " " + " ".join(analysis.words(text)).lower() + " "
         for form, abbr in self.long_forms.items():
             if " " + form + " " in folded or " " + form + "s " in folded:
                 extra.append(abbr)
         return extra
+
+    def _short_form(self, word: str) -> str | None:
+        """The short form (a key of `abbreviations`) `word` is, if any: "CSE",
+        "SCRs", or "cse" when the corpus never writes it in lower case."""
+        key = word[:-1] if word.endswith("s") and word[:-1] in self.abbreviations else word
+        if key in self.abbreviations:
+            return key
+        # Typed in lower case ("dsl", or a question in capitals, folded), a
+        # short form is still one unless the corpus writes that word in
+        # lower case too ("send" is a verb as well as SEND).
+        return key.upper() if key.upper() in self.abbreviations and key.lower() not in self.lower else None
+
+    def spell_out(self, text: str) -> str:
+        """`text` with each short form it uses replaced by its long form,
+        where the documents mostly write it out ("dsl training" ->
+        "designated safeguarding lead training"; "lado" stays)."""
+        def long(m: re.Match) -> str:
+            short = self._short_form(m.group())
+            return self.abbreviations[short] if short in self.written_out else m.group()
+        return _WORD.sub(long, text)
 
     def spellings(self, text: str) -> list[str]:
         """The corpus's spelling of the words of `text` it spells otherwise."""
@@ -286,3 +307,17 @@ class Synonyms:
             else:
                 i += 1
         return out
+
+
+def _written_out(abbreviations: dict[str, str], joined: str, counts: Counter) -> frozenset[str]:
+    """The short forms whose long form the chunks (`joined`: their words,
+    lower case, space-separated and -bounded) use at least as often (either
+    in the singular or the plural) as the short form itself."""
+    out = set()
+    for short, long in abbreviations.items():
+        stem = " ".join(analysis.words(long)).lower()
+        stem = stem[:-1] if stem.endswith("s") else stem
+        written = joined.count(f" {stem} ") + joined.count(f" {stem}s ")
+        if written >= counts.get(short.lower(), 0) + counts.get(short.lower() + "s", 0):
+            out.add(short)
+    return frozenset(out)

@@ -104,6 +104,19 @@ def test_abbreviations_are_mined_from_the_corpus(retriever):
     assert set(analysis.index_tokens("child sexual exploitation").split()) <= set(q.expansions)
 
 
+def test_a_short_form_typed_alone_finds_the_passages_about_it(retriever):
+    """An intranet search box gets "dsl" or "lado" alone. "dsl" put a KCSIE
+    case study that says "the DSL" six times first, on its rare word pieces;
+    the documents write "designated safeguarding lead" out 128 times, so the
+    encoder reads that too. "LADO" they use as letters: it stays."""
+    assert {"DSL", "CME"} <= retriever.vocabulary.written_out and "LADO" not in retriever.vocabulary.written_out
+    for typed, heading in [("dsl", "designated safeguarding lead"), ("lado", "allegation"),
+                           ("CME definition", "missing education")]:
+        first = retriever.ask(typed).passages[0]
+        where = f"{first.citation.document_id} › {' › '.join(first.citation.section_path)}".lower().replace("-", " ")
+        assert heading in where, (typed, where, first.quote[:80])
+
+
 def test_repeated_text_is_shown_once(retriever):
     """The national framework's one-page summary restates its purpose
     chapter: one passage (the first occurrence), the repeat cited in also_in."""

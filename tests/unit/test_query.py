@@ -38,3 +38,33 @@ def test_a_follow_up_vector_takes_the_earlier_meaning():
     q = analyse("and at school?", embed=lambda texts: [vecs[t] for t in texts], context=["", EARLIER])
     assert np.allclose(q.vector, np.array([1.0, 1.0]) / np.sqrt(2))
     assert analyse("and at school?", embed=lambda texts: [vecs[t] for t in texts]).context == ()
+
+
+def test_a_short_question_is_embedded_with_its_short_forms_spelled_out():
+    from briefing_qa.vocabulary import Vocabulary
+
+    texts = ["The designated safeguarding lead (DSL) keeps records. Ask the designated safeguarding lead.",
+             "Children missing education (CME) is a local authority duty for children missing education.",
+             "Tell the local authority designated officer (LADO). The LADO decides; the LADO records it."]
+    v = Vocabulary.build(texts, texts)
+    read: list[str] = []
+
+    def embed(batch):
+        read.extend(batch)
+        return [np.ones(4, dtype="float32") for _ in batch]
+
+    q = analyse("dsl", v, embed)
+    assert read == ["designated safeguarding lead", "dsl"]  # the vector is the mean of both readings
+    assert q.lexical_terms[0] == "dsl" and "design" in q.expansions  # BM25 reads both forms
+    read.clear()
+    analyse("CMEs definition", v, embed)
+    assert read == ["children missing education definition", "CMEs definition"]
+    # A short form the documents mostly use as it is stays as typed: the
+    # passages about it say "LADO".
+    read.clear()
+    analyse("lado", v, embed)
+    assert read == ["lado"]
+    # A longer question keeps its own words for the encoder.
+    read.clear()
+    analyse("how often does the DSL need to redo the training", v, embed)
+    assert read == ["how often does the DSL need to redo the training"]
