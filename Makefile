@@ -49,7 +49,7 @@ tests/browser/node_modules/.installed: tests/browser/package.json
 
 # The encoder is adapted to the documents, then to practitioners' questions
 # (the blind sets' tune halves and bench/train.jsonl, written to train on)
-# first (once: `adapt` skips a model already adapted; some 12 minutes on 2
+# first (once: `adapt` skips a model already adapted; some 20 minutes on 2
 # cores), then the index is built with it. Records marked "split": "report"
 # are never read: they measure what this buys.
 TRAINING_QUESTIONS ?= bench/heldout.jsonl bench/blind2.jsonl bench/blind3.jsonl bench/followups.jsonl bench/check.jsonl bench/train.jsonl bench/everyday.jsonl
