@@ -80,6 +80,9 @@ def adapted_model(embedder) -> Path:
     from briefing_qa.ingest import corpus_chunks
     from briefing_qa.settings import Settings, default_model
 
+    prebuilt = os.environ.get("BRIEFING_QA_TEST_INDEX")
+    if prebuilt and adaptation.Adaptation.read(Path(prebuilt) / adaptation.ADAPTED_DIR) is not None:
+        return Path(prebuilt) / adaptation.ADAPTED_DIR  # quick iteration: that index's own encoder
     base = default_model()
     settings = Settings.from_env(env={})
     shas, chunks = corpus_chunks([CORPUS], settings, embedder.fits)
