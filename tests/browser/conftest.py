@@ -76,6 +76,11 @@ def new_page(browser):
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.js_errors = errors
+        # Console lines and failed requests, for the message of a test that times out.
+        page.trail = trail = []
+        page.on("console", lambda m: trail.append(f"console {m.type}: {m.text}"))
+        page.on("requestfailed", lambda r: trail.append(f"failed {r.method} {r.url}: {r.failure}"))
+        page.on("response", lambda r: trail.append(f"{r.status} {r.request.method} {r.url}"))
         return page
 
     yield make

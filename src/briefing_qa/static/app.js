@@ -82,7 +82,11 @@
     keyInput.value = "";
     say("API key accepted.");
     await applyState(readState());
-    qInput.focus();
+    // To the search box, unless the reader has already moved on (typing in
+    // the chat widget while the key was checked): never take focus from
+    // where someone is typing.
+    const at = document.activeElement;
+    if (!at || at === document.body || keyForm.contains(at)) qInput.focus();
   });
 
   // ---- state in the address bar, so results can be shared and the back button works
