@@ -47,7 +47,7 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(min_length=1, max_length=2000, description="What the practitioner asks.")
     top_k: int = Field(5, ge=1, le=20, description="How many passages to return.")
-    document_ids: list[str] | None = Field(None, max_length=50, description="Only search these documents.")
+    document_ids: list[str] | None = Field(None, max_length=50, description="Only search these documents (their ids, as GET /v1/documents lists them): an unknown id is a 404.")
     context: list[Annotated[str, Field(min_length=1, max_length=2000)]] | None = Field(
         None, max_length=5, description="Up to 5 earlier questions of the same conversation, oldest first. A question "
         "that leans on them (\"what about babies?\", \"and at school?\") is answered in the light of the last one; "
@@ -260,6 +260,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.post("/v1/ask", response_model=AskResponse, tags=["answers"])
     def ask(body: AskRequest, request: Request) -> dict:
         r = engine.retriever()
+        # A mistyped or removed id is said, not answered as "the documents do not answer".
+        unknown = [d for d in body.document_ids or () if d not in r.documents]
+        if unknown:
+            raise NotFound(f"no document with id {unknown[0]!r}" + (f" (nor {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
         result = r.ask(body.question, body.top_k, body.document_ids, _base_url(request, settings), context=body.context or ())
         return result.to_json(body.question)
 

@@ -45,6 +45,12 @@ def test_ask_returns_cited_verbatim_passages(api):
     assert first["citation"]["url"].startswith("https://rip-micro4-live.digitalconnect.co.uk/safeguarding-partnerships/#lscb_vulnerable")
 
 
+def test_ask_limited_to_a_document_that_is_not_there_is_a_404_not_an_abstention(api):
+    for ids in (["../../etc/passwd"], ["keeping-children-safe-in-education-2025", "kcsie-2024"]):
+        body = _problem(api.post("/v1/ask", json={"question": "dsl", "document_ids": ids}), 404)
+        assert "no document with id" in body["detail"] and ids[-1] in body["detail"]
+
+
 def test_ask_limited_to_documents(api):
     doc = "keeping-children-safe-in-education-2025"
     body = api.post("/v1/ask", json={"question": "What does a designated safeguarding lead do?", "document_ids": [doc]}).json()
