@@ -1,6 +1,6 @@
 -- wrk script: POST /v1/ask with a rotating set of practitioner questions,
 -- counting non-2xx answers as errors (wrk only counts socket errors itself).
--- usage: wrk -t2 -c8 -d60s -s bench/ask.lua --latency http://127.0.0.1:8000
+-- usage: [BQA_QUESTIONS=file] wrk -t2 -c8 -d60s -s bench/ask.lua --latency http://127.0.0.1:8000
 local questions = {
   "What is the impact of poverty on neglect?",
   "How should practitioners share information about a child at risk?",
@@ -15,6 +15,15 @@ local questions = {
   "What does the national framework say about family help?",
   "Can I share information without consent?",
 }
+-- BQA_QUESTIONS=file: one question a line instead (e.g. bench/short_questions.txt,
+-- the few-word questions that are also read with their short forms spelled out).
+local file = os.getenv("BQA_QUESTIONS")
+if file and file ~= "" then
+  questions = {}
+  for line in io.lines(file) do
+    if line:match("%S") then table.insert(questions, (line:gsub('\\', '\\\\'):gsub('"', '\\"'))) end
+  end
+end
 local i = 0
 local key = os.getenv("BQA_API_KEY")
 

@@ -5,6 +5,7 @@
 # alike. Prints one RESULT line per run; compare medians and the ratio.
 #
 #   bench/compare_load.sh 5cd5260                  # ROUNDS=3 DURATION=30 CLIENTS=8
+#   BQA_QUESTIONS=bench/short_questions.txt bench/compare_load.sh 7220971   # other questions (ask.lua)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE=${1:?usage: bench/compare_load.sh BASE_COMMIT}
