@@ -55,7 +55,7 @@ class AttributionPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str | None = Field(None, max_length=300)
     publisher: str | None = Field(None, max_length=300, description="null or \"\" clears it")
-    year: str | int | None = Field(None, description="e.g. 2026 (text or a number)")
+    year: str | int | None = Field(None, description="A year, e.g. 2026 (text or a number); \"\" clears it (references then say n.d.)")
     url: str | None = Field(None, max_length=2000, description="http(s) only")
     licence: str | None = Field(None, max_length=300)
 

@@ -30,6 +30,7 @@ from .sources import CATALOG, SUFFIXES, SourceMeta, discover, document_id, load_
 
 FIELDS = ("title", "publisher", "year", "url", "licence")
 LIMITS = {"title": 300, "publisher": 300, "year": 20, "url": 2000, "licence": 300}
+_YEAR = re.compile(r"(1[5-9]|20|21)[0-9]{2}[a-z]?")  # 1500-2199; "2019a" for a second work of a year
 RESERVED = {CATALOG.lower(), "readme.md"}  # never indexed (see sources.discover)
 LOCK = ".library.lock"
 
@@ -121,6 +122,10 @@ def clean_attribution(values: dict, *, partial: bool) -> dict:
             raise InvalidRequest(f"{key} has control characters")
         if key == "url" and value and not re.match(r"^https?://[^\s/$.?#][^\s]*$", value, re.I):
             raise InvalidRequest("url must be a web address starting with http:// or https://")
+        # A year typed in a hurry ("20x6", "202") would print in every
+        # citation's reference: a year, or nothing ("n.d." in references).
+        if key == "year" and value and not _YEAR.fullmatch(value):
+            raise InvalidRequest(f"year must be a year such as 2025, not {value!r} (leave it empty when the document gives none)")
         if key == "title" and not value and partial:
             raise InvalidRequest("title cannot be empty (leave it out to keep the current one)")
         out[key] = value or None

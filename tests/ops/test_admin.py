@@ -273,6 +273,8 @@ def test_bad_uploads_lose_nothing(server, library):
         assert words in r.json()["detail"], (name, r.json())
     r = upload(server, "bad-link.md", b"# T\n\nText.", url="javascript:alert(1)")
     assert r.status_code == 422 and "http" in r.json()["detail"]
+    r = upload(server, "bad-year.md", b"# T\n\nText.", year="20x6")  # would print in every reference
+    assert r.status_code == 422 and "year such as 2025" in r.json()["detail"]
 
     as_jobs = [
         ("locked.pdf", _encrypted_pdf(), "encrypted"),

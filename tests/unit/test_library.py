@@ -64,9 +64,13 @@ def test_good_content_passes():
 def test_attribution_is_checked():
     assert clean_attribution({"title": " T ", "year": 2024, "url": ""}, partial=False) == {"title": "T", "year": "2024", "url": None}
     for bad in ({"url": "javascript:alert(1)"}, {"url": "ftp://x"}, {"title": ""}, {"colour": "red"},
-                {"publisher": "a\x07b"}, {"year": "1" * 21}):
+                {"publisher": "a\x07b"}, {"year": "1" * 21}, {"year": "20x6"}, {"year": "202"}, {"year": "20255"},
+                {"year": "2025; DROP"}, {"year": 99}):
         with pytest.raises(InvalidRequest):
             clean_attribution(bad, partial=True)
+    for year in ("2025", " 1999 ", "2019a", 2024):
+        assert clean_attribution({"year": year}, partial=True) == {"year": str(year).strip()}
+    assert clean_attribution({"year": ""}, partial=True) == {"year": None}  # cleared: "n.d." in references
 
 
 def test_catalog_edits_keep_comments_and_other_entries(tmp_path):
