@@ -234,9 +234,13 @@ def _align(f: _Folded, qwords: list[str], start: int, end: int) -> tuple[float, 
     lo_c, hi_c = max(0, start - qlen - 200), min(len(f.text), end + qlen + 200)
     t0 = bisect.bisect_left(f.tokens, (lo_c, -1))
     t1 = bisect.bisect_left(f.tokens, (hi_c, -1))
-    wwords = [f.text[a:b] for a, b in f.tokens[t0:t1]]
-    if not wwords:
+    cased = [f.text[a:b] for a, b in f.tokens[t0:t1]]
+    if not cased:
         return None
+    # Words are matched blind to case, so that a quote typed in capitals (a
+    # slide's heading) still finds its passage; a case that differs is then
+    # marked as a change (_cased).
+    qcased, qwords, wwords = qwords, [w.lower() for w in qwords], [w.lower() for w in cased]
     sm = SequenceMatcher(None, qwords, wwords, autojunk=False)
     m = sm.find_longest_match(0, len(qwords), 0, len(wwords))
     if m.size == 0:
@@ -259,7 +263,26 @@ def _align(f: _Folded, qwords: list[str], start: int, end: int) -> tuple[float, 
     last = lo + blocks[-1].b + blocks[-1].size + (len(qwords) - (blocks[-1].a + blocks[-1].size))
     first, last = max(0, first), min(len(wwords), last)
     sm3 = SequenceMatcher(None, qwords, wwords[first:last], autojunk=False)
-    return sm3.ratio(), t0 + first, t0 + last, sm3.get_opcodes()
+    return sm3.ratio(), t0 + first, t0 + last, _cased(sm3.get_opcodes(), qcased, cased[first:last])
+
+
+def _cased(opcodes: list, qwords: list[str], swords: list[str]) -> list:
+    """Opcodes of a case-blind alignment, with the words whose case differs
+    ("CONTEXTUAL" for "Contextual") split out of the equal runs as changed."""
+    out = []
+    for tag, i1, i2, j1, j2 in opcodes:
+        if tag != "equal":
+            out.append((tag, i1, i2, j1, j2))
+            continue
+        k = 0
+        while k < i2 - i1:
+            same = qwords[i1 + k] == swords[j1 + k]
+            m = k
+            while m < i2 - i1 and (qwords[i1 + m] == swords[j1 + m]) == same:
+                m += 1
+            out.append(("equal" if same else "replace", i1 + k, i1 + m, j1 + k, j1 + m))
+            k = m
+    return out
 
 
 def find_closest(retriever: Retriever, quote: str, base_url: str = "") -> Closest | None:

@@ -213,6 +213,13 @@ def test_quote_check_finds_a_real_quote_and_flags_an_altered_one(new_page, serve
     assert verdict.locator("[data-source-text]").text_content() == real
     assert "Neglect › Impact of poverty" in verdict.inner_text()
 
+    # Typed in capitals, as on a slide: the same passage, the capitals marked.
+    page.fill("#verify-quote", real.upper())
+    page.click("#verify-form button[type=submit]")
+    expect(verdict.locator("[data-case-only]")).to_contain_text("The same words are in")
+    assert verdict.locator("[data-source-text]").text_content() == real
+    assert verdict.locator("[data-diff] del").all_text_contents() == [f"[your quote has: {real.upper()}]"]
+
     page.fill("#verify-quote", "The capital of France is Paris and it is lovely in the spring.")
     page.click("#verify-form button[type=submit]")
     expect(verdict).to_have_attribute("data-verdict", "not-found")

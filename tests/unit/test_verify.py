@@ -142,6 +142,19 @@ def test_added_words_are_marked_inserted():
     assert [(d.op, d.quote) for d in v.closest.differences if d.op != "equal"] == [("inserted", "very")]
 
 
+def test_a_quote_typed_in_capitals_finds_its_passage_with_the_case_marked():
+    doc = _doc()
+    v = verify(StubRetriever(doc), "THE IMPACT OF IMPOVERISHMENT IS NOT ALWAYS FULLY UNDERSTOOD.")
+    assert not v.found and v.closest is not None  # not word for word: the case differs
+    assert v.closest.text == "The impact of impoverishment is not always fully understood."
+    [change] = [d for d in v.closest.differences if d.op != "equal"]
+    assert change.op == "changed" and change.quote.startswith("THE IMPACT") and change.source.startswith("The impact")
+    # One word's case: that word alone is marked.
+    v = verify(StubRetriever(doc), "The impact of IMPOVERISHMENT is not always fully understood.")
+    assert [(d.op, d.quote, d.source) for d in v.closest.differences if d.op != "equal"] == [
+        ("changed", "IMPOVERISHMENT", "impoverishment")]
+
+
 def test_unrelated_text_has_no_closest_passage():
     doc = _doc()
     v = verify(StubRetriever(doc), "The capital of France is Paris and it is lovely in the spring.")

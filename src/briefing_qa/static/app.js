@@ -426,10 +426,15 @@
       if (d.op === "changed" || d.op === "deleted") diff.append(h("ins", {}, h("span", { class: "vh" }, "[the source has: "), d.source, h("span", { class: "vh" }, "]")));
     });
     const changes = c.differences.filter((d) => d.op !== "equal").length;
+    // Words are matched blind to case: a quote typed in capitals differs only there.
+    const norm = (t) => t.toLowerCase().replace(/\s+/g, " ").trim();
+    const caseOnly = c.differences.every((d) => d.op === "equal" || (d.op === "changed" && norm(d.quote) === norm(d.source)));
     return h("div", { class: "verdict not-found", "data-verdict": "closest" },
       h("h3", { tabindex: "-1" }, "Not found word for word"),
-      h("p", {}, `The closest passage is in ${where(c.citation)} (${Math.round(c.similarity * 100)}% of the words match). `,
-        changes === 1 ? "There is 1 difference:" : `There are ${changes} differences:`),
+      caseOnly
+        ? h("p", { "data-case-only": "" }, `The same words are in ${where(c.citation)}, with different capitals:`)
+        : h("p", {}, `The closest passage is in ${where(c.citation)} (${Math.round(c.similarity * 100)}% of the words match). `,
+          changes === 1 ? "There is 1 difference:" : `There are ${changes} differences:`),
       h("p", { class: "legend" }, h("del", {}, "Struck through"), ": in your quote, not in the source. ",
         h("ins", {}, "Underlined"), ": in the source, not in your quote."),
       diff,
