@@ -260,10 +260,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.post("/v1/ask", response_model=AskResponse, tags=["answers"])
     def ask(body: AskRequest, request: Request) -> dict:
         r = engine.retriever()
-        # A mistyped or removed id is said, not answered as "the documents do not answer".
-        unknown = [d for d in body.document_ids or () if d not in r.documents]
-        if unknown:
-            raise NotFound(f"no document with id {unknown[0]!r}" + (f" (nor {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
+        _known(r, body.document_ids or ())
         result = r.ask(body.question, body.top_k, body.document_ids, _base_url(request, settings), context=body.context or ())
         return result.to_json(body.question)
 
@@ -278,8 +275,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
     ) -> dict:
         r = engine.retriever()
-        if document_id is not None and document_id not in r.documents:
-            raise NotFound(f"no document with id {document_id!r}")
+        _known(r, () if document_id is None else (document_id,))
         total, passages = r.search(q, document_id, section, kind.value if kind else None, limit, offset, _base_url(request, settings))
         # A mistyped word: offer the same search spelled as the documents
         # spell it, when that finds something (the search itself stays as typed).
@@ -287,6 +283,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if better and not r.search(better, document_id, section, kind.value if kind else None, 1, 0)[0]:
             better = None
         return {"total": total, "results": [p.to_json() for p in passages], "did_you_mean": better}
+
+    def _known(r, ids) -> None:
+        """A 404 naming the first id the index does not hold: a mistyped or
+        removed id is said, not answered from fewer documents (or as "the
+        documents do not answer")."""
+        unknown = [d for d in ids if d not in r.documents]
+        if unknown:
+            raise NotFound(f"no document with id {unknown[0]!r}" + (f" (nor {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
 
     def _doc(doc_id: str):
         r = engine.retriever()

@@ -18,6 +18,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from itertools import groupby
 
 from .analysis import fold_quote, fold_with_map
 from .citations import cite
@@ -275,13 +276,10 @@ def _cased(opcodes: list, qwords: list[str], swords: list[str]) -> list:
             out.append((tag, i1, i2, j1, j2))
             continue
         k = 0
-        while k < i2 - i1:
-            same = qwords[i1 + k] == swords[j1 + k]
-            m = k
-            while m < i2 - i1 and (qwords[i1 + m] == swords[j1 + m]) == same:
-                m += 1
-            out.append(("equal" if same else "replace", i1 + k, i1 + m, j1 + k, j1 + m))
-            k = m
+        for same, run in groupby(range(i2 - i1), key=lambda n: qwords[i1 + n] == swords[j1 + n]):
+            size = len(list(run))
+            out.append(("equal" if same else "replace", i1 + k, i1 + k + size, j1 + k, j1 + k + size))
+            k += size
     return out
 
 

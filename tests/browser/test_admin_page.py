@@ -5,7 +5,6 @@ it and see the fact gone; axe-core finds no WCAG 2.2 AA violation."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 
@@ -62,8 +61,9 @@ def ask_widget(new_page, server):
     turn = chat.locator("li.turn").first
     # The first question after a job loads the new index version: on a busy
     # two-core machine that took over 30 s once (a fresh-clone run beside another test run).
-    # An error the widget shows fails at once, with its words, rather than
-    # as a wait for a passage that never comes (one such timeout, unexplained).
+    # An error the widget shows fails at once, with its words; a wait that
+    # runs out says what the widget, the page and the server saw (that is how
+    # the page taking focus mid-question was found).
     try:
         turn.locator(".passage, [data-abstained], [data-error]").first.wait_for(timeout=90_000)
     except PlaywrightTimeout:
@@ -86,8 +86,8 @@ def remove_if_present(server, doc_id: str) -> None:
     """Take the test document out again through the admin API, so that a
     failure half-way through one test does not fail the next."""
     key = {"X-API-Key": ADMIN}
-    listed = httpx.get(server.url + "/v1/admin/documents", headers=key, timeout=30).json()
-    if doc_id not in json.dumps(listed):
+    listed = httpx.get(server.url + "/v1/admin/documents", headers=key, timeout=30).json()["documents"]
+    if doc_id not in {d["id"] for d in listed}:
         return
     job = httpx.delete(f"{server.url}/v1/admin/documents/{doc_id}", headers=key, timeout=30).json()["job_id"]
     for _ in range(600):
