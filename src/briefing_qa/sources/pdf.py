@@ -83,14 +83,6 @@ def _decrypt(reader: pypdf.PdfReader) -> bool:
         return False
 
 
-def _decrypt(reader: pypdf.PdfReader) -> bool:
-    """An encrypted PDF with an empty user password is still readable."""
-    try:
-        return bool(reader.decrypt(""))
-    except Exception:  # e.g. AES without the cryptography package
-        return False
-
-
 def _assemble(pages: list[list[Line]], heights: list[float], outline: list[Heading], title: str | None,
               pieces: list[list[Piece]]) -> DocumentBuilder:
     measures = Measures.of(pages)
