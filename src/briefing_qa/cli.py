@@ -186,7 +186,9 @@ def ask(
     if result.corrections:
         typer.secho("Read " + ", ".join(f"'{a}' as '{b}'" for a, b in result.corrections) + ".", dim=True)
     if result.abstained:
-        typer.secho("The documents do not answer this. Closest passages:", fg="yellow")
+        why = result.signals.lacks if result.signals is not None else None
+        typer.secho("The documents do not answer this" + (f" (it asks for {why}, and the passages found give none)" if why else "")
+                    + ". Closest passages:", fg="yellow")
     width = min(100, shutil.get_terminal_size().columns)
     for p in result.passages:
         c = p.citation

@@ -32,6 +32,7 @@ class Query:
     # idf-weighted): set by Retriever.analyse, read by MaxSim and highlights.
     pieces: QueryPieces | None = field(default=None, compare=False, repr=False)
     corrections: tuple[tuple[str, str], ...] = ()  # (as typed, read as): mistyped words put right (Vocabulary.correction)
+    asks_for: str | None = None  # a kind of value only a passage holding one answers (ANSWER_TYPES), else None
 
     @property
     def lexical_terms(self) -> tuple[str, ...]:
@@ -43,6 +44,59 @@ class Query:
     @property
     def term_set(self) -> frozenset[str]:
         return frozenset(self.terms)
+
+
+# Kinds of value a question can ask for that a passage answers only if it
+# holds one: "how much is the fostering allowance" is not answered by a
+# passage about fostering that names no sum, however close in meaning, nor
+# "the LADO's phone number" by the NSPCC's helpline number; so the value
+# must stand near a word of the question other than the asking words
+# (WINDOW). retrieval.Retriever abstains when none of the first passages
+# holds one. Name -> (asked, a value in text, the asking words).
+ANSWER_TYPES = {
+    "an amount of money": (
+        re.compile(r"[£$€]|\bhow much\b.*\b(cost|costs|charged?|fees?|allowances?|salary|salaries|wages?|prices?|fines?|"
+                   r"paid|pay|earn|get|gets|benefits?|credit|grants?)\b|\b(allowances?|salary|salaries|wages?|prices?)\b|"
+                   r"\bcosts? (of|for) (a|an)\b|\bfees? for\b|\bwhat (does|do|will) .{1,60}\bcost\b", re.I),
+        # "free of charge" answers "what does a DBS check for a volunteer cost".
+        re.compile(r"[£$€]\s?\d|\b\d[\d,.]*\s?(pounds|pence)\b|\bfree (of charge|to use)\b|\b(no|without) charge\b|"
+                   r"\bat no cost\b", re.I),
+        "how much cost costs charge charged fee fees price prices pay paid get gets earn"),
+    "a phone number": (
+        re.compile(r"\b(phone|telephone|tel|contact|helpline|hotline|duty|front door|referral|gateway|mash|lado)\s+"
+                   r"(number|no\.?|numbers)\b|\bnumber (for|to (ring|call|phone))\b|\bphone\b.{0,40}\bnumber\b|"
+                   r"\bnumber\b.{0,40}\b(ring|call|phone)\b", re.I),
+        re.compile(r"\b0\d{2,4}[ -]?\d{3}[ -]?\d{3,4}\b|\+44[\s\d]{9,13}|\b(call|ring|dial|phone|on)\s+(999|101|111|116\s?\d{3})\b",
+                   re.I),
+        "phone telephone tel number numbers no contact call ring dial helpline line"),
+}
+WINDOW = 250  # characters either side of a value where a word of the question must stand
+_ASKING = {name: frozenset(analysis.terms(words)) for name, (_, _, words) in ANSWER_TYPES.items()}
+_HOW_MANY = re.compile(r"\bhow many\b", re.I)  # "how many contact numbers should a school keep": a count
+
+
+def asks_for(normal: str) -> str | None:
+    """The kind of value the question asks for (a key of ANSWER_TYPES), or None."""
+    for name, (asked, _, _) in ANSWER_TYPES.items():
+        if asked.search(normal) and not _HOW_MANY.search(normal):
+            return name
+    return None
+
+
+def asking_words(kind: str) -> frozenset[str]:
+    """The stems that ask for a value of this kind ("phone", "cost"): they say
+    what is wanted, not what it is about."""
+    return _ASKING[kind]
+
+
+def holds(kind: str, text: str, near: frozenset[str] = frozenset()) -> bool:
+    """Does the text hold a value of that kind (a sum of money, a phone
+    number), with one of `near` (stems) within WINDOW characters of it
+    (any value when `near` is empty)?"""
+    for m in ANSWER_TYPES[kind][1].finditer(text):
+        if not near or near & set(analysis.terms(text[max(0, m.start() - WINDOW):m.end() + WINDOW])):
+            return True
+    return False
 
 
 # A follow-up that leans on what came before: "and at school?", "what about
@@ -122,6 +176,7 @@ def analyse(text: str, vocabulary: Vocabulary | None = None, embed=None, abbrevi
         synonyms=tuple(synonyms.expand(stems)) if synonyms is not None else (),
         tokens=tokens,
         corrections=corrections,
+        asks_for=asks_for(normal),
     )
 
 

@@ -17,7 +17,7 @@ from .embedding import Embedder
 from .highlight import Highlighter
 from .lexical import DEFAULT_BOOSTS, LexicalIndex
 from .passages import PassageDraft, Shingles, assemble
-from .query import Query, analyse
+from .query import Query, analyse, asking_words, holds
 from .records import Chunk, Passage
 from .store import StoredIndex
 from .tokens import TokenTable, maxsim
@@ -27,7 +27,7 @@ CANDIDATES = 100
 # Passages are always assembled up to the API's largest top_k and then cut,
 # so the first passages of an answer never depend on how many were asked for.
 MAX_PASSAGES = 20
-COVERAGE_DEPTH = 5  # chunks that must hold the question's words for the learned abstention to stand down
+COVERAGE_DEPTH = 5  # chunks that must hold the question's words for the learned abstention to stand down (or the value it asks for)
 # Below this cosine similarity of the best chunk, the documents are taken not
 # to answer the question. Calibrated on the best cosines of 30 general-knowledge
 # questions (bench/offtopic.jsonl: 29 of 30 at most 0.213) against 27 answerable
@@ -50,7 +50,9 @@ class AskResult:
 
     def to_json(self, question: str) -> dict:
         """The API's answer (api.AskResponse); `briefing-qa ask --json` prints the same."""
-        return {"question": question, "abstained": self.abstained, "context_used": list(self.context),
+        return {"question": question, "abstained": self.abstained,
+                "missing": self.signals.lacks if self.abstained and self.signals is not None else None,
+                "context_used": list(self.context),
                 "corrections": [{"typed": a, "read_as": b} for a, b in self.corrections],
                 "passages": [p.to_json() for p in self.passages]}
 
@@ -190,8 +192,31 @@ class Retriever:
         best = float(cos[dense[0]]) if dense else 0.0
         signals = Signals(best, best if best_sentence is None else best_sentence, float(lex[0][1]) if lex else 0.0,
                           sum(self.vocabulary.weight(t) for t in query.terms), self._covered(query, order),
-                          len(query.term_set))
+                          len(query.term_set), self._lacks(query, order))
         return Ranking(order, cos, signals)
+
+    def _lacks(self, query: Query, order: list[tuple[int, float]]) -> str | None:
+        """The kind of value the question asks for (a sum, a phone number)
+        when none of the first chunks holds one near its words."""
+        kind = query.asks_for
+        if kind is None:
+            return None
+        # What the value must be about: the question's rarest word the
+        # documents use ("lado" in "LADO phone number for Kent"), not the
+        # asking words. When they use none of its words, nothing is about it.
+        rest = query.term_set - asking_words(kind)
+        about = [t for t in rest if t in self.vocabulary.idf]
+        if rest and not about:
+            return kind
+        near = frozenset([max(about, key=lambda t: (self.vocabulary.weight(t), t))]) if about else frozenset()
+        if any(holds(kind, self.chunks[i].text, near) for i, _ in order[:COVERAGE_DEPTH]):
+            return None
+        return kind
+        near = frozenset(sorted(about, key=lambda t: (-self.vocabulary.weight(t), t))[:1])
+        if (about or not query.term_set - asking_words(kind)) and any(
+                holds(kind, self.chunks[i].text, near) for i, _ in order[:COVERAGE_DEPTH]):
+            return None
+        return kind
 
     def _covered(self, query: Query, order: list[tuple[int, float]]) -> bool:
         """Every meaning word of the question stands in one of the first chunks."""
@@ -234,9 +259,12 @@ class Retriever:
                          r.signals)
 
     def abstains(self, s: Signals) -> bool:
-        """The documents do not seem to answer: the best chunk is far off, or
-        (the learned rule) its sentences and words are too weak together;
-        never for a keyword the documents use (Signals.keyword)."""
+        """The documents do not seem to answer: the question asks for a sum
+        or a phone number and the first passages hold none; the best chunk
+        is far off; or (the learned rule) its sentences and words are too
+        weak together; never otherwise for a keyword the documents use (Signals.keyword)."""
+        if s.lacks:
+            return True
         if s.keyword:
             return False
         return s.best_cosine < self.abstain_cosine or (self.abstention is not None and self.abstention.abstains(s))

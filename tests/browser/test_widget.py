@@ -100,6 +100,15 @@ def test_out_of_scope_question_is_plainly_not_answered(new_page, server):
     expect(chat.locator("[role=status]")).to_contain_text("The documents do not answer this question.")
 
 
+def test_a_sum_asked_for_that_the_guidance_never_gives_says_so(new_page, server):
+    page, chat = open_widget(new_page, server)
+    turn = ask(chat, "how much is the weekly fostering allowance?")
+    box = turn.locator("[data-abstained]")
+    assert "The documents do not answer this question." in box.inner_text()
+    assert "It asks for an amount of money, and the guidance gives none" in box.inner_text()
+    assert turn.locator("blockquote").count() == 0
+
+
 def test_safety_notice_comes_first(new_page, server):
     page, chat = open_widget(new_page, server)
     chat.locator("input[name=question]").fill(DANGER_Q)

@@ -61,6 +61,23 @@ def test_abstains_on_near_domain_questions_the_cosine_floor_lets_through(retriev
         assert not retriever.ask(keyword).abstained, keyword
 
 
+def test_a_sum_or_a_phone_number_asked_for_is_given_only_where_a_passage_holds_one(retriever):
+    """The documents name no sums of money: "how much is the allowance" is
+    abstained on, however close passages about fostering come, and says
+    why. A phone number they do give is answered with it."""
+    for q in ("how much is the weekly fostering allowance for a 14 year old", "what does an enhanced DBS check cost?",
+              "LADO phone number for Leeds"):
+        got = retriever.ask(q)
+        assert got.abstained and got.signals.lacks in ("an amount of money", "a phone number"), q
+        assert got.to_json(q)["missing"] == got.signals.lacks
+    got = retriever.ask("nspcc helpline number for staff")
+    assert not got.abstained and got.to_json("")["missing"] is None
+    assert any("0808 800 5000" in p.quote for p in got.passages[:3])
+    # A count of numbers is a count, not a phone number asked for.
+    got = retriever.ask("how many emergency contact numbers should a school keep for each pupil")
+    assert not got.abstained and got.signals.lacks is None
+
+
 def test_word_piece_matching_finds_answers_worded_differently(retriever):
     """The blind report halves, asked with and without the late-interaction
     list (tokens.py) on the same index: it puts the answer first more often

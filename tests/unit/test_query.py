@@ -4,7 +4,7 @@ earlier one (and borrow its words) and which stand alone. No model."""
 import numpy as np
 import pytest
 
-from briefing_qa.query import analyse, refers_back
+from briefing_qa.query import analyse, asks_for, holds, refers_back
 
 EARLIER = "What are the signs of neglect in teenagers?"
 
@@ -68,3 +68,36 @@ def test_a_short_question_is_embedded_with_its_short_forms_spelled_out():
     read.clear()
     analyse("how often does the DSL need to redo the training", v, embed)
     assert read == ["how often does the DSL need to redo the training"]
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("how much is the weekly fostering allowance?", "an amount of money"),
+    ("newly qualified social worker starting salary", "an amount of money"),
+    ("what does an enhanced dbs check cost", "an amount of money"),
+    ("court fee for a care order", "an amount of money"),
+    ("is £20 pocket money ok", "an amount of money"),
+    ("LADO phone number for kent?", "a phone number"),
+    ("what number do I ring for the out of hours team", "a phone number"),
+    ("nspcc helpline number", "a phone number"),
+    # Not a value asked for: a count, a score, "in charge", "fine" as "all right", a phone policy.
+    ("how many emergency contact numbers should the school hold", None),
+    ("SDQ score - what number means we should worry", None),
+    ("who is in charge of the single central record", None),
+    ("is it fine for me to share without consent", None),
+    ("mobile phone policy school", None),
+    ("how much should I tell the parents", None),
+])
+def test_the_kind_of_value_a_question_asks_for(text, kind):
+    assert asks_for(text) == kind
+    assert analyse(text).asks_for == kind
+
+
+def test_values_of_each_kind_in_text():
+    assert holds("a phone number", "The NSPCC provides a helpline for professionals at 0808 800 5000 and help@")
+    assert holds("a phone number", "Staff can call 0800 0280285 - 08:00 to 20:00")
+    assert holds("a phone number", "In an emergency, call 999.")
+    assert not holds("a phone number", "more than one emergency contact number for each pupil")
+    assert not holds("a phone number", "In 2019, 47 deaths (72 per cent) were maltreatment related.")
+    assert holds("an amount of money", "The allowance is £152.94 a week.")
+    assert holds("an amount of money", "a fee of 40 pounds")
+    assert not holds("an amount of money", "the proportionality of costs versus safeguarding risks")

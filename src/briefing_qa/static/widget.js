@@ -589,7 +589,9 @@ figcaption p { margin: 0 0 2px; }
       }
       return h("div", { class: "abstain", "data-abstained": "" },
         h("p", { class: "lead" }, "The documents do not answer this question."),
-        h("p", {}, "Nothing in the guidance matches it closely enough to quote, so no passage is shown. Try other words, or look at the closest sections:"),
+        h("p", { "data-missing": answer.missing || null }, answer.missing
+          ? `It asks for ${answer.missing}, and the guidance gives none where it speaks of this, so no passage is shown. The closest sections:`
+          : "Nothing in the guidance matches it closely enough to quote, so no passage is shown. Try other words, or look at the closest sections:"),
         items.length ? h("ul", {}, items) : h("p", {}, "No section comes close."));
     }
 
