@@ -10,8 +10,8 @@ follow-ups (blind2 + followups.jsonl, with `context`) and the first
 questions of followups.jsonl by their halves; everyday questions
 (everyday.jsonl and everyday2.jsonl, two writers: situations, answerable
 or not) by their halves; dev (in-sample), check,
-train (bench/train.jsonl: written to train on, in-sample), off-topic and
-near-domain. Prints hit@1 / hit@5 / MRR@10 / section,
+train (bench/train.jsonl: written to train on, in-sample), off-topic,
+near-domain and out of scope (blind: bench/outofscope.jsonl, never fitted on). Prints hit@1 / hit@5 / MRR@10 / section,
 highlights, abstentions, one line a set and index."""
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def question_sets(shared: Path) -> dict[str, list[Question]]:
         "train": load_questions(B / "train.jsonl"),
         "off-topic": load_questions(B / "offtopic.jsonl"),
         "near-domain": load_questions(B / "neardomain.jsonl"),
+        "out of scope (blind)": load_questions(B / "outofscope.jsonl"),
     }
 
 
