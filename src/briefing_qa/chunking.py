@@ -9,7 +9,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from .records import Block, Chunk, Document
-from .structure import sentence_spans
+from .structure import kind_of_label, sentence_spans
 
 SEP = " › "
 
@@ -92,11 +92,18 @@ def chunk_document(
         size = count(doc.text[block.start : block.end])
         if group and (group[0].section_id != block.section_id or group[0].kind != block.kind):
             flush()
+        # A label line alone ("Case study") leads what follows: never a passage of its own.
+        label = len(group) == 1 and kind_of_label(doc.text[group[0].start:group[0].end]) is not None
         if size > limit:
-            flush()
-            _split_block(doc, block, limit, count, emit)
+            if label:
+                lead_start = [group.pop().start]
+                _split_block(doc, block, limit, count,
+                             lambda s, *rest, **kw: emit(lead_start.pop() if lead_start else s, *rest, **kw))
+            else:
+                flush()
+                _split_block(doc, block, limit, count, emit)
             continue
-        if group and count(doc.text[group[0].start : block.end]) > min(limit, soft):
+        if group and not label and count(doc.text[group[0].start : block.end]) > min(limit, soft):
             flush()
         group.append(block)
     flush()
