@@ -9,7 +9,8 @@ Sets: tune = bench/heldout.jsonl + the tune halves of blind2 and blind3
 follow-ups (blind2 + followups.jsonl, with `context`) and the first
 questions of followups.jsonl by their halves; everyday questions
 (everyday.jsonl and everyday2.jsonl, two writers: situations, answerable
-or not) by their halves; dev (in-sample), check,
+or not) by their halves; questions by role (roles.jsonl: three writers,
+never trained on) by their halves; dev (in-sample), check,
 train (bench/train.jsonl: written to train on, in-sample), off-topic,
 near-domain and out of scope (blind: bench/outofscope.jsonl, never fitted on). Prints hit@1 / hit@5 / MRR@10 / section,
 highlights, abstentions, one line a set and index."""
@@ -35,7 +36,8 @@ def question_sets(shared: Path) -> dict[str, list[Question]]:
     follow = [q for q in load_questions(B / "blind2.jsonl") + load_questions(B / "followups.jsonl") if q.kind == "followup"]
     firsts = [q for q in load_questions(B / "followups.jsonl") if q.kind != "followup"]
     halves = {"": blind, "follow-ups ": follow, "first questions ": firsts,
-              "everyday ": load_questions(B / "everyday.jsonl"), "everyday2 ": load_questions(B / "everyday2.jsonl")}
+              "everyday ": load_questions(B / "everyday.jsonl"), "everyday2 ": load_questions(B / "everyday2.jsonl"),
+              "roles ": load_questions(B / "roles.jsonl")}
     sets = {f"{name}{half}": [q for q in qs if q.split == half] for name, qs in halves.items() for half in ("tune", "report")}
     sets["tune"] = load_questions(B / "heldout.jsonl") + sets["tune"]
     return {
