@@ -96,9 +96,7 @@ def chunk_document(
         label = len(group) == 1 and kind_of_label(doc.text[group[0].start:group[0].end]) is not None
         if size > limit:
             if label:
-                lead_start = [group.pop().start]
-                _split_block(doc, block, limit, count,
-                             lambda s, *rest, **kw: emit(lead_start.pop() if lead_start else s, *rest, **kw))
+                _split_block(doc, block, limit, count, _first_from(group.pop().start, emit))
             else:
                 flush()
                 _split_block(doc, block, limit, count, emit)
@@ -108,6 +106,16 @@ def chunk_document(
         group.append(block)
     flush()
     return chunks
+
+
+def _first_from(start: int, emit: Callable) -> Callable:
+    """`emit`, with the first part it is given starting at `start` instead."""
+    pending = [start]
+
+    def first_from(s: int, *rest, **kw) -> None:
+        emit(pending.pop() if pending else s, *rest, **kw)
+
+    return first_from
 
 
 def _skip_space(text: str, i: int, end: int) -> int:
