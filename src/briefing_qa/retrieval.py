@@ -212,11 +212,6 @@ class Retriever:
         if any(holds(kind, self.chunks[i].text, near) for i, _ in order[:COVERAGE_DEPTH]):
             return None
         return kind
-        near = frozenset(sorted(about, key=lambda t: (-self.vocabulary.weight(t), t))[:1])
-        if (about or not query.term_set - asking_words(kind)) and any(
-                holds(kind, self.chunks[i].text, near) for i, _ in order[:COVERAGE_DEPTH]):
-            return None
-        return kind
 
     def _covered(self, query: Query, order: list[tuple[int, float]]) -> bool:
         """Every meaning word of the question stands in one of the first chunks."""
