@@ -9,7 +9,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from .records import Block, Chunk, Document
-from .structure import kind_of_label, sentence_spans
+from .structure import sentence_spans
 
 SEP = " › "
 
@@ -92,30 +92,15 @@ def chunk_document(
         size = count(doc.text[block.start : block.end])
         if group and (group[0].section_id != block.section_id or group[0].kind != block.kind):
             flush()
-        # A label line alone ("Case study") leads what follows: never a passage of its own.
-        label = len(group) == 1 and kind_of_label(doc.text[group[0].start:group[0].end]) is not None
         if size > limit:
-            if label:
-                _split_block(doc, block, limit, count, _first_from(group.pop().start, emit))
-            else:
-                flush()
-                _split_block(doc, block, limit, count, emit)
+            flush()
+            _split_block(doc, block, limit, count, emit)
             continue
-        if group and not label and count(doc.text[group[0].start : block.end]) > min(limit, soft):
+        if group and count(doc.text[group[0].start : block.end]) > min(limit, soft):
             flush()
         group.append(block)
     flush()
     return chunks
-
-
-def _first_from(start: int, emit: Callable) -> Callable:
-    """`emit`, with the first part it is given starting at `start` instead."""
-    pending = [start]
-
-    def first_from(s: int, *rest, **kw) -> None:
-        emit(pending.pop() if pending else s, *rest, **kw)
-
-    return first_from
 
 
 def _skip_space(text: str, i: int, end: int) -> int:

@@ -45,7 +45,7 @@ class IngestReport:
 # a change to them changes their output: an index built by another pipeline
 # then has every file read and chunked again on the next ingest (vectors are
 # still reused wherever the embedded text is unchanged).
-PIPELINE = 7  # 3: sentence vectors; 4: PDF "Table of contents" bookmarks lift their children; 5: analysis.py stems the lexical index; 6: word-piece vectors (tokens.py); 7: label lines ("Case study") give their kind to what follows
+PIPELINE = 6  # 3: sentence vectors; 4: PDF "Table of contents" bookmarks lift their children; 5: analysis.py stems the lexical index; 6: word-piece vectors (tokens.py)
 
 
 def _previous(root: Path, model: str) -> store.StoredIndex | None:

@@ -19,14 +19,8 @@ _KIND_HEADINGS = (
     (re.compile(r"^key messages?\b", re.IGNORECASE), "key_message"),
     (re.compile(r"^learning points?\b", re.IGNORECASE), "learning_points"),
     (re.compile(r"^(reflective|reflection) questions?\b|^questions for reflection\b", re.IGNORECASE), "reflective_questions"),
-    (re.compile(r"^(case )?examples?\b|^case stud(y|ies)\b", re.IGNORECASE), "example"),
+    (re.compile(r"^(case )?examples?\b", re.IGNORECASE), "example"),
 )
-# A paragraph that is only such a label ("Case study" above KCSIE's boxed
-# cases, which are no heading in the PDF's outline) gives its kind to the
-# paragraphs after it, up to the next heading, label or numbered paragraph.
-_LABEL = re.compile(r"(case stud(y|ies)|(case )?examples?|key messages?|learning points?|reflective questions?)"
-                    r"( [0-9]{1,2})?:?", re.IGNORECASE)
-_NUMBERED = re.compile(r"^\(?[0-9]{1,3}[.)]\s")
 
 
 def kind_of_heading(title: str) -> str | None:
@@ -34,13 +28,6 @@ def kind_of_heading(title: str) -> str | None:
         if pattern.search(title.strip()):
             return kind
     return None
-
-
-def kind_of_label(text: str) -> str | None:
-    """The kind a paragraph names when it is nothing but a label ("Case
-    study", "Example 2:"), else None."""
-    label = " ".join(text.split())
-    return kind_of_heading(label) if _LABEL.fullmatch(label) else None
 
 
 # A sentence ends at . ? ! (optionally followed by closing quotes or brackets)
@@ -203,14 +190,8 @@ class DocumentBuilder:
             for s in self._sections
         )
         blocks = []
-        labelled: tuple[str, str] | None = None  # (section id, kind) a label line opened
         for b in self._blocks:
-            body = text[b["start"]:b["end"]]
-            label = kind_of_label(body) if b["type"] == "paragraph" else None
-            if label or b["type"] == "heading" or _NUMBERED.match(body) or (labelled and labelled[0] != b["section_id"]):
-                labelled = (b["section_id"], label) if label else None
-            kind = b["kind"] or ("table" if b["type"] == "table" else
-                                 labelled[1] if labelled else kind_of_section(b["section_id"]))
+            kind = b["kind"] or ("table" if b["type"] == "table" else kind_of_section(b["section_id"]))
             spans = sentence_spans(text, b["start"], b["end"])
             blocks.append(Block(
                 type=b["type"], kind=kind, section_id=b["section_id"], start=b["start"], end=b["end"],

@@ -44,6 +44,8 @@ def test_abstains_on_near_domain_questions_the_cosine_floor_lets_through(retriev
     questions from everyday situations (the report halves of bench/everyday.jsonl
     and bench/everyday2.jsonl, two writers) rarely, and a keyword the
     documents use is answered however short."""
+    from dataclasses import replace
+
     from briefing_qa.retrieval import Retriever
 
     assert retriever.abstention is not None  # fitted for the served (adapted) encoder
@@ -51,8 +53,12 @@ def test_abstains_on_near_domain_questions_the_cosine_floor_lets_through(retriev
                       options=retriever.options, learned_abstention=False)
     everyday = load_questions(ROOT / "bench" / "everyday.jsonl") + load_questions(ROOT / "bench" / "everyday2.jsonl")
     near = load_questions(ROOT / "bench" / "neardomain.jsonl") + [q for q in everyday if not q.answerable]
-    learned = sum(retriever.ask(q.question).abstained for q in near)
-    assert learned >= sum(floor.ask(q.question).abstained for q in near) + 4, learned  # measured 12 against 4 (of 66)
+    # Both read without the sum-or-phone-number rule (Signals.lacks), which
+    # abstains for either alike: this measures the learned rule alone.
+    learned = sum(retriever.abstains(replace(retriever.ask(q.question).signals, lacks=None)) for q in near)
+    floored = sum(floor.abstains(replace(floor.ask(q.question).signals, lacks=None)) for q in near)
+    assert learned >= floored + 4, (learned, floored)  # measured 12 against 4 (of 66)
+    assert sum(retriever.ask(q.question).abstained for q in near) >= learned
     r = evaluate(retriever, report_half())
     assert r.n_answerable >= 80 and r.wrongly_abstained <= r.n_answerable / 50 + 1, r.abstained_answerable
     e = evaluate(retriever, [q for q in everyday if q.answerable and q.split == "report"])

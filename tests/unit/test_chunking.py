@@ -67,22 +67,3 @@ def test_small_budget_splits_at_sentences(doc):
 def test_ids_are_stable(doc, chunks):
     again = chunk_document(doc, budget=200)
     assert [c.id for c in again] == [c.id for c in chunks]
-
-
-@pytest.mark.parametrize("sentences", [3, 40])  # the case fits one chunk with its label / it is split
-def test_a_label_line_is_never_a_passage_of_its_own(sentences):
-    from briefing_qa.structure import DocumentBuilder
-
-    b = DocumentBuilder()
-    b.heading("Responding to reports", 1)
-    b.add("paragraph", "493. All concerns, discussions and decisions should be recorded in writing. " * 3)
-    b.add("paragraph", "Case study")
-    b.add("paragraph", "A 12-year-old girl reported a game of dares to the head of year, who spoke to the boys. " * sentences)
-    b.add("paragraph", "494. The school may decide that the children do not need a referral.")
-    doc = b.build(id="d", title="Guidance", path="p", sha256="x")
-    chunks = chunk_document(doc, budget=120, soft=60)
-    label = doc.text.index("Case study")
-    holding = [c for c in chunks if c.start <= label < c.end]
-    assert len(holding) == 1 and holding[0].text.startswith("Case study\n\nA 12-year-old girl")
-    assert holding[0].kind == "example"
-    assert all(c.text == doc.text[c.start:c.end] for c in chunks)

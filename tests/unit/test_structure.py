@@ -1,4 +1,4 @@
-from briefing_qa.structure import DocumentBuilder, clean_inline, kind_of_heading, kind_of_label, sentence_spans
+from briefing_qa.structure import DocumentBuilder, clean_inline, kind_of_heading, sentence_spans
 
 
 def test_clean_inline_joins_lines_and_keeps_real_characters():
@@ -19,33 +19,6 @@ def test_kinds_from_headings():
     assert kind_of_heading("Reflective questions") == "reflective_questions"
     assert kind_of_heading("Example: escalation") == "example"
     assert kind_of_heading("Impact of poverty") is None
-
-
-def test_a_label_line_gives_its_kind_to_what_follows_up_to_a_heading_or_numbered_paragraph():
-    """KCSIE's boxed "Case study" is a line of its own, not an outline
-    heading: the case's paragraphs are an example for trainers to find."""
-    assert kind_of_label("Case study") == kind_of_label("Example 2:") == "example"
-    assert kind_of_label("Examples include:") is None  # a lead-in, not a label
-    assert kind_of_label("Case study of a girl who disclosed.") is None
-    b = DocumentBuilder()
-    b.heading("Responding to reports", 2)
-    b.add("paragraph", "493. All concerns should be recorded.")
-    b.add("paragraph", "Case study")
-    b.add("paragraph", "A 12-year-old girl reported a game to the head of year.")
-    b.add("list", "Result:\n• the boys were removed")
-    b.add("paragraph", "494. The school may decide not to refer.")
-    b.add("paragraph", "Case study")
-    b.add("paragraph", "A 15-year-old girl disclosed.")
-    b.heading("Early help", 2)
-    b.add("paragraph", "Early help is support.")
-    doc = b.build(id="d", title="t", path="p", sha256="x")
-    kinds = {doc.text[x.start:x.end]: x.kind for x in doc.blocks}
-    assert kinds["493. All concerns should be recorded."] == "text"
-    assert kinds["A 12-year-old girl reported a game to the head of year."] == "example"
-    assert kinds["Result:\n• the boys were removed"] == "example"
-    assert kinds["494. The school may decide not to refer."] == "text"
-    assert kinds["A 15-year-old girl disclosed."] == "example"
-    assert kinds["Early help is support."] == "text"
 
 
 def test_builder_offsets_are_exact_slices_and_sections_nest():
