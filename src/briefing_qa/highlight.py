@@ -6,6 +6,7 @@ or else the query's words. Offsets are within the passage's quote."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -41,7 +42,8 @@ class Highlighter:
         """The sentence nearest the question in meaning, the one whose word
         pieces best meet the question's (tokens.py), and the one holding most
         of its (idf-weighted) words: one to three sentences, as they agree;
-        and what follows a marked lead-in ending with a colon.
+        for a question asking what something is, the sentence defining it;
+        and the sentences a marked one cannot be read without (_in_context).
         docs/evaluation.md measures each choice (`eval` reports how often
         the answer is marked)."""
         sentences = self._sentences((draft.document_id, draft.start, draft.end), quote)
@@ -59,7 +61,9 @@ class Highlighter:
         else:
             picks = nearest + [p for p in (self._best_pieces(draft, quote, query, sentences),
                                            (top[1], top[2]) if top[0] > 0 else None) if p]
-        return _with_what_follows(_distinct(picks), quote, sentences)
+        if query.definition:
+            picks.append(_defining(quote, sentences, terms, weight))
+        return _in_context(_distinct([p for p in picks if p]), quote, sentences)
 
     def for_search(self, quote: str, query: Query) -> list[tuple[int, int]]:
         """Every place a quoted phrase stands (case and quote marks folded),
@@ -162,15 +166,49 @@ def _distinct(picks: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return sorted(out)
 
 
-def _with_what_follows(picks: list[tuple[int, int]], quote: str, sentences: list) -> list[tuple[int, int]]:
-    """A marked sentence that ends with a colon ("This briefing should help
-    partnerships to:") introduces the answer rather than giving it: mark the
-    sentence after it too (blind tune questions: answer marked 0.763 -> 0.797)."""
+# A sentence opening with a word that points back ("They should be mindful
+# …", "It helps police and schools …") leans on the one before it. The
+# expletive "it is important that …" does not.
+_LEANS_BACK = re.compile(r"(it|this|these|they|their|such|those|he|she)\b(?! is (important|essential|vital|possible|likely|not)\b)",
+                         re.I)
+# "X is …", "The term ‘X’ covers …": a sentence defining its subject X.
+_DEFINES = re.compile(r"""(?:(?:the|a|an) )?(?:term )?[‘'“"]?([^.;:]{2,60}?)[’'”"]? """
+                      r"(?:is|are|means|mean|covers|refers to|describes|is defined as|is used to describe)\b", re.I)
+
+
+def leans_back(text: str, at: int = 0) -> bool:
+    """Does the sentence starting at `at` open with a word pointing back?"""
+    return bool(_LEANS_BACK.match(text, at))
+
+
+def _defining(quote: str, sentences: list, terms: frozenset[str], weight) -> tuple[int, int] | None:
+    """The sentence whose defined subject holds most of the question's
+    (idf-weighted) words, the first of equals; None if none defines one."""
+    best, pick = 0.0, None
+    for s, e, _, _ in sentences:
+        m = _DEFINES.match(quote, s, e)
+        if m:
+            got = sum(weight(t) for t in terms.intersection(analysis.terms(m.group(1))))
+            if got > best:
+                best, pick = got, (s, e)
+    return pick
+
+
+def _in_context(picks: list[tuple[int, int]], quote: str, sentences: list) -> list[tuple[int, int]]:
+    """The marked sentences with those they cannot be read without: after a
+    lead-in ending with a colon ("This briefing should help partnerships
+    to:"), the sentence it introduces; before one opening with a word that
+    points back ("They should be mindful …"), the sentence it points to;
+    and after a marked one, a sentence pointing back to it ("It helps
+    police …"). docs/evaluation.md measures each."""
+    spans = [(s, e) for s, e, _, _ in sentences]
     out = list(picks)
-    starts = [s for s, _, _, _ in sentences]
-    for _, e in picks:
-        if quote[:e].rstrip().endswith(":"):
-            k = next((j for j, st in enumerate(starts) if st >= e), None)
-            if k is not None and (starts[k], sentences[k][1]) not in out:
-                out.append((starts[k], sentences[k][1]))
-    return sorted(out)
+    for s, e in picks:
+        k = next((j for j, (a, b) in enumerate(spans) if a <= s < b), None)
+        if k is None:
+            continue
+        if k + 1 < len(spans) and (quote[:e].rstrip().endswith(":") or leans_back(quote, spans[k + 1][0])):
+            out.append(spans[k + 1])
+        if k > 0 and leans_back(quote, spans[k][0]):
+            out.append(spans[k - 1])
+    return _distinct(sorted(set(out)))

@@ -33,6 +33,7 @@ class Query:
     pieces: QueryPieces | None = field(default=None, compare=False, repr=False)
     corrections: tuple[tuple[str, str], ...] = ()  # (as typed, read as): mistyped words put right (Vocabulary.correction)
     asks_for: str | None = None  # a kind of value only a passage holding one answers (ANSWER_TYPES), else None
+    definition: bool = False  # asks what something is (asks_what_it_is): the sentence defining it is marked
 
     @property
     def lexical_terms(self) -> tuple[str, ...]:
@@ -97,6 +98,18 @@ def holds(kind: str, text: str, near: frozenset[str] = frozenset()) -> bool:
         if not near or near & set(analysis.terms(text[max(0, m.start() - WINDOW):m.end() + WINDOW])):
             return True
     return False
+
+
+# "what is contextual safeguarding", "what counts as reasonable force",
+# "CME definition"; and a few words alone ("contextual safeguarding?"),
+# which mostly name what the reader wants explained.
+_DEFINITION = re.compile(r"\b(what is|what are|what's|whats|what does .{1,40} mean|what do .{1,40} mean|meaning of|"
+                         r"what counts as|define|definition|defined|what is meant by)\b", re.I)
+DEFINITION_TERMS = 3
+
+
+def asks_what_it_is(normal: str, terms: tuple[str, ...]) -> bool:
+    return bool(_DEFINITION.search(normal)) or 0 < len(terms) <= DEFINITION_TERMS
 
 
 # A follow-up that leans on what came before: "and at school?", "what about
@@ -177,6 +190,7 @@ def analyse(text: str, vocabulary: Vocabulary | None = None, embed=None, abbrevi
         tokens=tokens,
         corrections=corrections,
         asks_for=asks_for(normal),
+        definition=asks_what_it_is(normal, terms),
     )
 
 

@@ -162,6 +162,7 @@ def test_highlights_mark_the_sentence_nearest_in_meaning_and_the_one_sharing_mos
 
     from briefing_qa.analysis import fold_quote as squash
     from briefing_qa.chunking import embedded_sentence_spans
+    from briefing_qa.highlight import leans_back
 
     question = "When can a school take a child off roll for not turning up for weeks?"
     res = retriever.ask(question, top_k=10)
@@ -174,9 +175,14 @@ def test_highlights_mark_the_sentence_nearest_in_meaning_and_the_one_sharing_mos
         sims = np.asarray(retriever.embedder.embed([t for _, _, t in spans])) @ qv
         best = spans[int(np.argmax(sims))]
         assert (best[0], best[1]) in p.highlights, (p.quote[:80], p.highlights)
-        # At most three more picks, and the sentence after a picked lead-in ending with ":".
-        leads = sum(p.quote[:e].rstrip().endswith(":") for _, e in p.highlights[:-1])
-        assert 1 <= len(p.highlights) - leads <= 4
+        # At most three more picks, and the sentences they are read with: after
+        # a lead-in ending with ":", and before or after one opening with a
+        # word that points back ("They …", "It …").
+        hs = p.highlights
+        brought = sum(1 for k, (s, e) in enumerate(hs)
+                      if (k and p.quote[:hs[k - 1][1]].rstrip().endswith(":")) or leans_back(p.quote, s)
+                      or (k + 1 < len(hs) and leans_back(p.quote, hs[k + 1][0])))
+        assert hs and len(hs) - brought <= 4
     # Children missing education's 20-school-day rule, worded nothing like the
     # question. It stood first before late interaction (tokens.py); now it is
     # 3rd (the service's int8 encoder) to 6th (torch's): "weeks" and "off"
@@ -186,6 +192,43 @@ def test_highlights_mark_the_sentence_nearest_in_meaning_and_the_one_sharing_mos
     holding = [p for p in res.passages if answer in squash(p.quote)]
     assert holding, [p.quote[:60] for p in res.passages]
     assert any(answer in squash(holding[0].quote[s:e]) for s, e in holding[0].highlights)
+
+
+@pytest.mark.parametrize("question, definition", [
+    ("what is contextual safeguarding", "Contextual Safeguarding is an approach to safeguarding children and young people"),
+    ("reasonable force - what does it mean", "The term 'reasonable force' covers the broad range of actions"),
+    ("CONTEXTUAL SAFEGUARDING?", "Contextual Safeguarding is an approach to safeguarding children and young people"),
+])
+def test_a_question_asking_what_something_is_has_the_sentence_defining_it_marked(retriever, question, definition):
+    """The passage holding the definition marks it, though another sentence
+    of the passage ("… is an approach developed by Dr Carlene Firmin") may
+    be nearer the question or share more of its words."""
+    from briefing_qa.analysis import fold_quote as squash
+
+    holding = [p for p in retriever.ask(question, top_k=5).passages if definition in squash(p.quote)]
+    assert holding, question
+    p = holding[0]
+    assert any(squash(p.quote[s:e]).startswith(definition) for s, e in p.highlights), [p.quote[s:e] for s, e in p.highlights]
+
+
+def test_a_marked_sentence_pointing_back_is_marked_with_the_one_it_points_to(retriever):
+    """"They should be mindful …", "It helps police and schools …" cannot
+    be read alone: wherever one is marked, so is the sentence before it."""
+    from briefing_qa.highlight import leans_back
+    from briefing_qa.structure import sentence_spans
+
+    seen = 0
+    for question in ("do I still pass on a worry if I think a colleague already has", "how does operation encompass help children",
+                     "what did the reviews say about professionals working with adolescents"):
+        for p in retriever.ask(question, top_k=10).passages:
+            spans = sentence_spans(p.quote)
+            for s, _ in p.highlights:
+                k = next(j for j, (a, b) in enumerate(spans) if a <= s < b)
+                if k and leans_back(p.quote, spans[k][0]):
+                    seen += 1
+                    a, b = spans[k - 1]
+                    assert any(hs < b and a < he for hs, he in p.highlights), (p.quote[a:b], p.quote[spans[k][0]:spans[k][1]])
+    assert seen >= 2
 
 
 def test_mistyped_questions_are_still_answered(retriever):
