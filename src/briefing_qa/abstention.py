@@ -39,8 +39,9 @@ class Signals:
     weight: float  # the idf weight of the question's meaning words, summed
     covered: bool = False  # every meaning word stands in the first passages found
     words: int = 0  # the question's meaning words
-    # The kind of value the question asks for that none of the first
-    # passages holds ("an amount of money"; query.ANSWER_TYPES), else None.
+    # What the question asks for that none of the first passages holds: a
+    # kind of value ("an amount of money"; query.ANSWER_TYPES) or another
+    # nation's rules ("what applies in Wales"; query.NATIONS); else None.
     lacks: str | None = None
 
     @property

@@ -98,9 +98,10 @@ class CorrectionOut(BaseModel):
 class AskResponse(BaseModel):
     question: str
     abstained: bool = Field(description="True when the documents do not seem to answer; the closest passages are still listed")
-    missing: str | None = Field(None, description="When it is abstained on because the question asks for a kind of "
-                                "value that none of the passages found holds: 'an amount of money' or 'a phone number' "
-                                "(\"how much is the fostering allowance\"); else null")
+    missing: str | None = Field(None, description="When it is abstained on because the question asks for something "
+                                "none of the passages found holds: 'an amount of money' or 'a phone number' "
+                                "(\"how much is the fostering allowance\"), or 'what applies in Scotland' (or Wales, "
+                                "Northern Ireland: the guidance is England's); else null")
     context_used: list[str] = Field(default_factory=list, description="The earlier question(s) this one was answered in "
                                     "the light of; empty when it was answered alone")
     corrections: list[CorrectionOut] = Field(default_factory=list, description="Words of the question taken for "

@@ -32,7 +32,7 @@ class Query:
     # idf-weighted): set by Retriever.analyse, read by MaxSim and highlights.
     pieces: QueryPieces | None = field(default=None, compare=False, repr=False)
     corrections: tuple[tuple[str, str], ...] = ()  # (as typed, read as): mistyped words put right (Vocabulary.correction)
-    asks_for: str | None = None  # a kind of value only a passage holding one answers (ANSWER_TYPES), else None
+    asks_for: str | None = None  # a kind of value or a nation only a passage holding one answers (asks_for), else None
     definition: bool = False  # asks what something is (asks_what_it_is): the sentence defining it is marked
 
     @property
@@ -71,30 +71,47 @@ ANSWER_TYPES = {
                    re.I),
         "phone telephone tel number numbers no contact call ring dial helpline line"),
 }
+# The documents are England's guidance. A question about another nation of
+# the UK ("the age of criminal responsibility in Scotland", "the All Wales
+# procedures") is answered only where a first passage names that nation
+# near the question's words ("teachers in England and Wales must report
+# FGM"), as for a value: name -> (asked, named in text, the asking words).
+NATIONS = {
+    f"what applies in {nation}": (pattern, pattern, words)
+    for nation, pattern, words in (
+        ("Scotland", re.compile(r"\b(scotland|scottish)\b", re.I), "scotland scottish"),
+        ("Wales", re.compile(r"\b(wales|welsh)\b", re.I), "wales welsh"),
+        ("Northern Ireland", re.compile(r"\bnorthern (ireland|irish)\b", re.I), "northern ireland irish"),
+    )
+}
 WINDOW = 250  # characters either side of a value where a word of the question must stand
-_ASKING = {name: frozenset(analysis.terms(words)) for name, (_, _, words) in ANSWER_TYPES.items()}
+_NEEDS = {**ANSWER_TYPES, **NATIONS}
+_ASKING = {name: frozenset(analysis.terms(words)) for name, (_, _, words) in _NEEDS.items()}
 _HOW_MANY = re.compile(r"\bhow many\b", re.I)  # "how many contact numbers should a school keep": a count
 
 
 def asks_for(normal: str) -> str | None:
-    """The kind of value the question asks for (a key of ANSWER_TYPES), or None."""
-    for name, (asked, _, _) in ANSWER_TYPES.items():
-        if asked.search(normal) and not _HOW_MANY.search(normal):
-            return name
-    return None
+    """What only a passage holding it answers: the kind of value the question
+    asks for (a key of ANSWER_TYPES), else the nation it asks about (of
+    NATIONS), else None."""
+    if not _HOW_MANY.search(normal):
+        for name, (asked, _, _) in ANSWER_TYPES.items():
+            if asked.search(normal):
+                return name
+    return next((name for name, (asked, _, _) in NATIONS.items() if asked.search(normal)), None)
 
 
 def asking_words(kind: str) -> frozenset[str]:
-    """The stems that ask for a value of this kind ("phone", "cost"): they say
-    what is wanted, not what it is about."""
+    """The stems that ask for a value of this kind ("phone", "cost", "wales"):
+    they say what is wanted, not what it is about."""
     return _ASKING[kind]
 
 
 def holds(kind: str, text: str, near: frozenset[str] = frozenset()) -> bool:
     """Does the text hold a value of that kind (a sum of money, a phone
-    number), with one of `near` (stems) within WINDOW characters of it
+    number; or name the nation), with one of `near` (stems) within WINDOW characters of it
     (any value when `near` is empty)?"""
-    for m in ANSWER_TYPES[kind][1].finditer(text):
+    for m in _NEEDS[kind][1].finditer(text):
         if not near or near & set(analysis.terms(text[max(0, m.start() - WINDOW):m.end() + WINDOW])):
             return True
     return False

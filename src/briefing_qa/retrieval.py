@@ -28,6 +28,7 @@ CANDIDATES = 100
 # so the first passages of an answer never depend on how many were asked for.
 MAX_PASSAGES = 20
 COVERAGE_DEPTH = 5  # chunks that must hold the question's words for the learned abstention to stand down (or the value it asks for)
+NEAR_WORDS = 2  # of the question's rarest words, one must stand near the value (one alone can be a filler, "too")
 # Below this cosine similarity of the best chunk, the documents are taken not
 # to answer the question. Calibrated on the best cosines of 30 general-knowledge
 # questions (bench/offtopic.jsonl: 29 of 30 at most 0.213) against 27 answerable
@@ -196,19 +197,20 @@ class Retriever:
         return Ranking(order, cos, signals)
 
     def _lacks(self, query: Query, order: list[tuple[int, float]]) -> str | None:
-        """The kind of value the question asks for (a sum, a phone number)
-        when none of the first chunks holds one near its words."""
+        """The kind of value the question asks for (a sum, a phone number),
+        or the nation it asks about, when none of the first chunks holds one
+        near its words."""
         kind = query.asks_for
         if kind is None:
             return None
-        # What the value must be about: the question's rarest word the
+        # What the value must be about: the question's rarest words the
         # documents use ("lado" in "LADO phone number for Kent"), not the
         # asking words. When they use none of its words, nothing is about it.
         rest = query.term_set - asking_words(kind)
         about = [t for t in rest if t in self.vocabulary.idf]
         if rest and not about:
             return kind
-        near = frozenset([max(about, key=lambda t: (self.vocabulary.weight(t), t))]) if about else frozenset()
+        near = frozenset(sorted(about, key=lambda t: (self.vocabulary.weight(t), t))[-NEAR_WORDS:])
         if any(holds(kind, self.chunks[i].text, near) for i, _ in order[:COVERAGE_DEPTH]):
             return None
         return kind
@@ -255,7 +257,8 @@ class Retriever:
 
     def abstains(self, s: Signals) -> bool:
         """The documents do not seem to answer: the question asks for a sum
-        or a phone number and the first passages hold none; the best chunk
+        or a phone number, or about another nation of the UK, and the first
+        passages hold none near its words (Signals.lacks); the best chunk
         is far off; or (the learned rule) its sentences and words are too
         weak together; never otherwise for a keyword the documents use (Signals.keyword)."""
         if s.lacks:

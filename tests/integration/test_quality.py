@@ -85,6 +85,20 @@ def test_a_sum_or_a_phone_number_asked_for_is_given_only_where_a_passage_holds_o
     assert not got.abstained and got.signals.lacks is None
 
 
+def test_a_question_about_another_nation_is_answered_only_where_the_guidance_speaks_of_it(retriever):
+    """The documents are England's guidance: Scotland's or Wales's own rules
+    are abstained on, and it says why; a duty the guidance gives "in England
+    and Wales" is answered."""
+    for q, nation in (("what age is a child criminally responsible in Scotland?", "Scotland"),
+                      ("Wales child protection register - how do we check it", "Wales")):
+        got = retriever.ask(q)
+        assert got.abstained and got.signals.lacks == f"what applies in {nation}", q
+        assert got.to_json(q)["missing"] == f"what applies in {nation}"
+    got = retriever.ask("does the duty on teachers to report FGM apply in Wales too?")
+    assert not got.abstained and got.signals.lacks is None
+    assert any("England and Wales" in p.quote and "FGM" in p.quote for p in got.passages[:3])
+
+
 def test_word_piece_matching_finds_answers_worded_differently(retriever):
     """The blind report halves, asked with and without the late-interaction
     list (tokens.py) on the same index: it puts the answer first more often

@@ -4,6 +4,7 @@ earlier one (and borrow its words) and which stand alone. No model."""
 import numpy as np
 import pytest
 
+from briefing_qa import analysis
 from briefing_qa.query import analyse, asks_for, holds, refers_back
 
 EARLIER = "What are the signs of neglect in teenagers?"
@@ -86,6 +87,13 @@ def test_a_short_question_is_embedded_with_its_short_forms_spelled_out():
     ("is it fine for me to share without consent", None),
     ("mobile phone policy school", None),
     ("how much should I tell the parents", None),
+    # Another nation of the UK: the documents are England's guidance.
+    ("what is the age of criminal responsibility in Scotland", "what applies in Scotland"),
+    ("all wales child protection procedures strategy discussion", "what applies in Wales"),
+    ("how many social workers are employed in Wales", "what applies in Wales"),  # a count, still of Wales
+    ("Northern Ireland safeguarding board", "what applies in Northern Ireland"),
+    ("northern ireland safeguarding board referral number", "a phone number"),  # a value asked for comes first
+    ("a pupil has just moved here from Ireland", None),
 ])
 def test_the_kind_of_value_a_question_asks_for(text, kind):
     assert asks_for(text) == kind
@@ -101,3 +109,8 @@ def test_values_of_each_kind_in_text():
     assert holds("an amount of money", "The allowance is £152.94 a week.")
     assert holds("an amount of money", "a fee of 40 pounds")
     assert not holds("an amount of money", "the proportionality of costs versus safeguarding risks")
+    duty = "Teachers, along with regulated professionals in England and Wales, must report to the police where they discover FGM."
+    assert holds("what applies in Wales", duty, frozenset(analysis.terms("FGM")))
+    assert not holds("what applies in Wales", duty + " " + "x " * 200 + "Forced marriage is a crime.",
+                     frozenset(analysis.terms("forced marriage")))
+    assert not holds("what applies in Scotland", duty)
