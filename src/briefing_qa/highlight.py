@@ -171,6 +171,7 @@ def _distinct(picks: list[tuple[int, int]]) -> list[tuple[int, int]]:
 # expletive "it is important that …" does not.
 _LEANS_BACK = re.compile(r"(it|this|these|they|their|such|those|he|she)\b(?! is (important|essential|vital|possible|likely|not)\b)",
                          re.I)
+LIST_ITEMS = 8  # a longer list is not marked whole (tune halves: the same at 12, one answer fewer at 5)
 # "X is …", "The term ‘X’ covers …": a sentence defining its subject X.
 _DEFINES = re.compile(r"""(?:(?:the|a|an) )?(?:term )?[‘'“"]?([^.;:]{2,60}?)[’'”"]? """
                       r"(?:is|are|means|mean|covers|refers to|describes|is defined as|is used to describe)\b", re.I)
@@ -200,7 +201,9 @@ def _in_context(picks: list[tuple[int, int]], quote: str, sentences: list) -> li
     to:"), the sentence it introduces; before one opening with a word that
     points back ("They should be mindful …"), the sentence it points to;
     and after a marked one, a sentence pointing back to it ("It helps
-    police …"). docs/evaluation.md measures each."""
+    police …"); and when two items of a list of at most LIST_ITEMS are
+    marked, the whole list, since the answer is then the list.
+    docs/evaluation.md measures each."""
     spans = [(s, e) for s, e, _, _ in sentences]
     out = list(picks)
     for s, e in picks:
@@ -211,4 +214,19 @@ def _in_context(picks: list[tuple[int, int]], quote: str, sentences: list) -> li
             out.append(spans[k + 1])
         if k > 0 and leans_back(quote, spans[k][0]):
             out.append(spans[k - 1])
-    return _distinct(sorted(set(out)))
+    return _distinct(sorted(set(out) | _whole_lists(set(out), quote, spans)))
+
+
+def _whole_lists(marked: set[tuple[int, int]], quote: str, spans: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The items of every list (a run of sentences opening with "•") of at
+    most LIST_ITEMS items of which two or more are marked."""
+    out: set[tuple[int, int]] = set()
+    run: list[tuple[int, int]] = []
+    for sp in spans + [(len(quote), len(quote))]:  # a sentinel closes the last run
+        if sp[0] < len(quote) and quote.startswith("•", sp[0]):
+            run.append(sp)
+            continue
+        if len(run) <= LIST_ITEMS and len(marked.intersection(run)) >= 2:
+            out.update(run)
+        run = []
+    return out

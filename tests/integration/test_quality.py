@@ -190,12 +190,12 @@ def test_highlights_mark_the_sentence_nearest_in_meaning_and_the_one_sharing_mos
         best = spans[int(np.argmax(sims))]
         assert (best[0], best[1]) in p.highlights, (p.quote[:80], p.highlights)
         # At most three more picks, and the sentences they are read with: after
-        # a lead-in ending with ":", and before or after one opening with a
-        # word that points back ("They …", "It …").
+        # a lead-in ending with ":", before or after one opening with a word
+        # that points back ("They …", "It …"), and a short list's items.
         hs = p.highlights
         brought = sum(1 for k, (s, e) in enumerate(hs)
                       if (k and p.quote[:hs[k - 1][1]].rstrip().endswith(":")) or leans_back(p.quote, s)
-                      or (k + 1 < len(hs) and leans_back(p.quote, hs[k + 1][0])))
+                      or (k + 1 < len(hs) and leans_back(p.quote, hs[k + 1][0])) or p.quote.startswith("•", s))
         assert hs and len(hs) - brought <= 4
     # Children missing education's 20-school-day rule, worded nothing like the
     # question. It stood first before late interaction (tokens.py); now it is

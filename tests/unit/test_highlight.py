@@ -5,7 +5,7 @@ real model's highlights are tested in tests/integration/test_quality.py)."""
 import pytest
 
 from briefing_qa import analysis
-from briefing_qa.highlight import _defining, _in_context, leans_back
+from briefing_qa.highlight import LIST_ITEMS, _defining, _in_context, leans_back
 from briefing_qa.query import asks_what_it_is
 from briefing_qa.structure import sentence_spans
 
@@ -35,6 +35,24 @@ TEXT = ("Staff should not assume a colleague will act. They should share informa
 ])
 def test_a_marked_sentence_comes_with_those_it_cannot_be_read_without(picked, marked):
     assert _marked(TEXT, picked) == marked
+
+
+LIST = "Staff should look for:\n• bruises\n• hunger\n• missing school\n• fear of going home\nThey should act."
+
+
+@pytest.mark.parametrize("picked, marked", [
+    ([2, 3], [1, 2, 3, 4]),  # two items of a short list marked: the list is the answer
+    ([2], [2]),  # one item alone
+    ([0], [0, 1]),  # a lead-in brings its first item only
+    ([0, 5], [0, 1, 2, 3, 4, 5]),  # its first item and the one "They …" points back to: two, so the list
+])
+def test_two_marked_items_of_a_short_list_mark_the_whole_list(picked, marked):
+    assert _marked(LIST, picked) == marked
+
+
+def test_a_long_list_is_not_marked_whole():
+    text = "\n".join(f"• item number {k}" for k in range(LIST_ITEMS + 1))
+    assert _marked(text, [1, 2]) == [1, 2]
 
 
 def test_a_lead_in_ending_with_a_colon_brings_what_it_introduces():
