@@ -172,9 +172,11 @@ def _distinct(picks: list[tuple[int, int]]) -> list[tuple[int, int]]:
 _LEANS_BACK = re.compile(r"(it|this|these|they|their|such|those|he|she)\b(?! is (important|essential|vital|possible|likely|not)\b)",
                          re.I)
 LIST_ITEMS = 8  # a longer list is not marked whole (tune halves: the same at 12, one answer fewer at 5)
-# "X is …", "The term ‘X’ covers …": a sentence defining its subject X.
+# "X is a …", "X means …", "The term ‘X’ covers …": a sentence defining
+# its subject X ("X is also associated with …" does not).
 _DEFINES = re.compile(r"""(?:(?:the|a|an) )?(?:term )?[‘'“"]?([^.;:]{2,60}?)[’'”"]? """
-                      r"(?:is|are|means|mean|covers|refers to|describes|is defined as|is used to describe)\b", re.I)
+                      r"(?:(?:is|are) (?:a|an|the|any|when|where|defined as|used to describe)|means|mean|covers|cover|"
+                      r"refers to|refer to|describes)\b", re.I)
 
 
 def leans_back(text: str, at: int = 0) -> bool:
@@ -183,13 +185,16 @@ def leans_back(text: str, at: int = 0) -> bool:
 
 
 def _defining(quote: str, sentences: list, terms: frozenset[str], weight) -> tuple[int, int] | None:
-    """The sentence whose defined subject holds most of the question's
-    (idf-weighted) words, the first of equals; None if none defines one."""
+    """The sentence defining a subject made only of the question's words
+    ("‘reasonable force’" for "what counts as reasonable force", not "the
+    impact of impoverishment" for "what is the impact of poverty"), the one
+    holding most of their idf weight, the first of equals; else None."""
     best, pick = 0.0, None
     for s, e, _, _ in sentences:
         m = _DEFINES.match(quote, s, e)
-        if m:
-            got = sum(weight(t) for t in terms.intersection(analysis.terms(m.group(1))))
+        subject = set(analysis.terms(m.group(1))) if m else set()
+        if subject and subject <= terms:
+            got = sum(weight(t) for t in subject)
             if got > best:
                 best, pick = got, (s, e)
     return pick

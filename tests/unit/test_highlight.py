@@ -79,6 +79,11 @@ def _weight(stem):
     ("There are times to use force. The term ‘reasonable force’ covers the range of actions. "
      "‘Reasonable’ means no more force than needed.", "what counts as reasonable force", 1),
     ("Children may go missing. They are at risk.", "what is a missing child", None),  # nothing defines one
+    # A subject with a word the question lacks, or a sentence saying something else of it, is no definition.
+    ("The impact of impoverishment is not always understood. Neglect is also associated with accidents.",
+     "what is the impact of poverty on neglect", None),
+    ("Neglect is also associated with accidents. Neglect is the persistent failure to meet a child's needs.",
+     "what is neglect", 1),
 ])
 def test_the_sentence_defining_what_a_question_asks_about(text, question, defining):
     spans = sentence_spans(text)
